@@ -1,0 +1,38 @@
+"""The ``imgrestore`` Typer application. Heavy modules are imported inside commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from imgrestore import __version__
+
+app = typer.Typer(
+    name="imgrestore",
+    help="Restore photos with MPRNet, MIRNet and MIRNet-v2.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgrestore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Restore photos with MPRNet, MIRNet and MIRNet-v2."""
