@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
+from imgrestore.cli import models
 
 app = typer.Typer(
     name="imgrestore",
@@ -15,6 +16,9 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
+
+
+app.add_typer(models.app, name="models")
 
 
 def _print_version(value: bool) -> None:

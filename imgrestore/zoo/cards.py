@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from imgrestore.archs import SPECS, ArchSpec, spec
+from imgrestore.archs import ArchSpec, spec
 from imgrestore.errors import WeightsError
 
 Task = Literal["denoise", "deblur", "derain", "enhance", "upscale"]

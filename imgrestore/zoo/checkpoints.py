@@ -262,8 +262,9 @@ def expected_shapes(config: str) -> dict[str, tuple[int, ...]]:
     return shapes(net.state_dict())
 
 
-def check_config(state: Mapping[str, Any], config: str, *, where: object) -> None:
-    """Refuse ``state`` unless it is weights for the released configuration ``config``."""
+def check_family(state: Mapping[str, Any], config: str, *, where: object) -> None:
+    """Refuse ``state`` unless its family and constructor arguments, as read from its
+    shapes, are those of the released configuration ``config`` (a quick first check)."""
     spec = SPECS[config]
     detected = detect(state)
     if detected is None:
@@ -278,6 +279,12 @@ def check_config(state: Mapping[str, Any], config: str, *, where: object) -> Non
             f"{where}: holds {detected.describe()}, but {config} expects "
             f"{spec.family}({want})"
         )
+
+
+def check_config(state: Mapping[str, Any], config: str, *, where: object) -> None:
+    """Refuse ``state`` unless it is exactly the weights of the released configuration
+    ``config``: same family and arguments, then the same keys and shapes."""
+    check_family(state, config, where=where)
     check_fits(state, expected_shapes(config), where=where, config=config)
 
 
