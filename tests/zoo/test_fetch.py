@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,12 @@ def test_proxy_from_environment(server: Server, home: Path, tmp_path: Path,
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     server.files["/w.pth"] = BODY
-    got = download("http://weights.invalid/w.pth", tmp_path, "w.pth", sha256=SHA,
-                   progress=False)
+    # urllib reads the proxy variables when it builds its global opener: build a new one.
+    urllib.request.install_opener(None)
+    try:
+        got = download("http://weights.invalid/w.pth", tmp_path, "w.pth", sha256=SHA,
+                       progress=False)
+    finally:
+        urllib.request.install_opener(None)
     assert got.sha256 == SHA
     assert server.requests == ["http://weights.invalid/w.pth"]
