@@ -20,7 +20,7 @@ from imgrestore.zoo.checkpoints import (
     strip_prefix,
 )
 
-from .conftest import seeded_state
+from .weights import seeded_state
 
 CONFIG = "mprnet_deraining"
 

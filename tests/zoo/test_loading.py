@@ -24,7 +24,8 @@ from imgrestore.zoo.loading import (
 )
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
 
-from .conftest import Server, seeded, seeded_state
+from .conftest import Server
+from .weights import seeded, seeded_state
 
 X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not a multiple of 8
 
