@@ -290,10 +290,12 @@ def _card_meta(c: Card, source: Mapping[str, Any] | None = None) -> ModelMeta:
 
 
 def licence_notice(c: Card) -> str:
-    url = LICENCE_URLS.get(c.family, "")
+    """The line shown when a card's weights first arrive."""
+    if not c.official:
+        return f"{c.name}: licence: {c.licence}"
     return (
         f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
-        f"under the {c.licence}: {url}"
+        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
     )
 
 
