@@ -1,0 +1,225 @@
+"""TIFF at 16 bits and in floating point through tifffile (Pillow keeps 8 bits only).
+
+tifffile cannot write EXIF sub-IFDs, so :func:`encode_tiff` writes the Exif and
+GPS IFDs with Pillow's IFD serialiser after the image and points IFD0's
+ExifTag/GPSTag (written as placeholders) at them.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TAG_ORIENTATION = 274
+TAG_XMP = 700
+TAG_ICC = 34675
+TAG_EXIF_IFD = 34665
+TAG_GPS_IFD = 34853
+TAG_DNG_VERSION = 50706
+# tifffile compression names that we write back as they were; others become zlib.
+_KEEP_COMPRESSION = {"none", "zlib", "adobe_deflate", "deflate", "lzw", "packbits", "zstd", "lzma"}
+
+
+@dataclass
+class TiffInfo:
+    """What the first page of a TIFF says about itself."""
+
+    width: int
+    height: int
+    samples: int
+    bits: int
+    is_float: bool
+    is_signed: bool
+    photometric: str
+    compression: str
+    orientation: int
+    pages: int
+    is_dng: bool
+    premultiplied: bool
+    icc_profile: bytes | None = None
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def high_depth(self) -> bool:
+        """True when Pillow would lose precision (more than 8 bits, or floats)."""
+        return self.bits > 8 or self.is_float
+
+
+def _tag(page, code):
+    tag = page.tags.get(code)
+    return None if tag is None else tag.value
+
+
+def tiff_info(data: bytes) -> TiffInfo:
+    """Read the first page's header (no pixel decoding)."""
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages.first
+        extrasamples = tuple(page.extrasamples or ())
+        icc = _tag(page, TAG_ICC)
+        xmp = _tag(page, TAG_XMP)
+        return TiffInfo(
+            width=int(page.imagewidth),
+            height=int(page.imagelength),
+            samples=int(page.samplesperpixel),
+            bits=int(page.bitspersample),
+            is_float=int(page.sampleformat) == 3,
+            is_signed=int(page.sampleformat) == 2,
+            photometric=page.photometric.name.lower(),
+            compression=page.compression.name.lower(),
+            orientation=int(_tag(page, TAG_ORIENTATION) or 1),
+            pages=len(tif.pages),
+            is_dng=TAG_DNG_VERSION in page.tags,
+            premultiplied=bool(extrasamples) and int(extrasamples[0]) == 1,
+            icc_profile=bytes(icc) if icc else None,
+            xmp=bytes(xmp) if xmp else None,
+            dpi=_dpi(page),
+        )
+
+
+def _dpi(page) -> tuple[float, float] | None:
+    res_x, res_y = _tag(page, 282), _tag(page, 283)
+    unit = int(_tag(page, 296) or 2)
+    if not res_x or not res_y or unit == 1:
+        return None
+    scale = 2.54 if unit == 3 else 1.0
+    return (scale * res_x[0] / res_x[1], scale * res_y[0] / res_y[1])
+
+
+def decode_tiff(data: bytes) -> np.ndarray:
+    """First page's samples as H x W x S (S >= 1), in the file's dtype."""
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages.first
+        array = page.asarray()
+        axes = page.axes
+    if "S" in axes and axes.index("S") < axes.index("Y"):
+        array = np.moveaxis(array, axes.index("S"), -1)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return array
+
+
+def encode_tiff(
+    samples: np.ndarray,
+    *,
+    alpha: bool,
+    icc_profile: bytes | None,
+    xmp: bytes | None,
+    dpi: tuple[float, float] | None,
+    exif: bytes | None,
+    compression: str | None,
+    software: str,
+) -> bytes:
+    """Write H x W (x C) samples (uint8, uint16 or float32) as a little-endian TIFF.
+
+    Colour with C = 3/4, gray with C = 1/2; the last channel is unassociated alpha
+    when ``alpha``. ``exif`` is a prepared EXIF block (see ``prepare_exif``).
+    """
+    import tifffile
+
+    comp = (compression or "zlib").lower()
+    comp = "zlib" if comp in ("adobe_deflate", "deflate") or comp not in _KEEP_COMPRESSION else comp
+    comp_arg = None if comp == "none" else comp
+    channels = 1 if samples.ndim == 2 else samples.shape[2]
+    photometric = "rgb" if channels >= 3 else "minisblack"
+    extratags: list[tuple] = []
+    if xmp:
+        extratags.append((TAG_XMP, 1, len(xmp), xmp, True))
+    zeroth, subifds = _split_exif(exif)
+    extratags.extend(zeroth)
+    for code in subifds:
+        # named, not numbered: tifffile drops numbered IFD-pointer tags
+        extratags.append(("ExifTag" if code == TAG_EXIF_IFD else "GPSTag", 4, 1, 0, True))
+
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf, byteorder="<", bigtiff=False) as tif:
+        tif.write(
+            samples,
+            photometric=photometric,
+            extrasamples=("unassalpha",) if alpha else None,
+            compression=comp_arg,
+            predictor=comp_arg is not None and samples.dtype != np.uint8,
+            iccprofile=icc_profile,
+            resolution=dpi,
+            resolutionunit="inch" if dpi else None,
+            software=software,
+            metadata=None,
+            extratags=extratags,
+        )
+    out = bytearray(buf.getvalue())
+    if subifds:
+        _append_subifds(out, exif)
+    return bytes(out)
+
+
+def _split_exif(exif: bytes | None) -> tuple[list[tuple], list[int]]:
+    """IFD0 tags for tifffile's extratags, and which sub-IFDs (Exif, GPS) to append."""
+    if not exif:
+        return [], []
+    import piexif
+
+    from imgrestore.imaging.metadata import DESCRIPTIVE_0TH_TAGS
+
+    d = piexif.load(exif)
+    tags = []
+    for code, value in d["0th"].items():
+        # Orientation is 1 and Software is set by tifffile; resolution comes from dpi
+        if code not in DESCRIPTIVE_0TH_TAGS or code in (274, 282, 283, 296, 305):
+            continue
+        typ = piexif.TAGS["Image"][code]["type"]
+        if isinstance(value, bytes):
+            tags.append((code, 7 if typ == 7 else (1 if typ == 1 else 2), len(value), value, True))
+        elif isinstance(value, int):
+            tags.append((code, typ, 1, value, True))
+        elif isinstance(value, tuple) and typ in (5, 10):
+            pairs = value if isinstance(value[0], tuple) else (value,)
+            flat = [v for pair in pairs for v in pair]
+            tags.append((code, typ, len(flat) // 2, flat, True))
+        elif isinstance(value, tuple):
+            tags.append((code, typ, len(value), value, True))
+    subifds = [c for c, key in ((TAG_EXIF_IFD, "Exif"), (TAG_GPS_IFD, "GPS")) if d[key]]
+    return tags, subifds
+
+
+def _append_subifds(out: bytearray, exif: bytes) -> None:
+    """Append Exif/GPS IFDs (serialised by Pillow) and patch IFD0's pointers to them."""
+    from PIL import ExifTags, Image
+
+    source = Image.Exif()
+    source.load(exif)
+    holder = Image.Exif()
+    holder.endian = "<"
+    for code in (TAG_EXIF_IFD, TAG_GPS_IFD):
+        ifd = source.get_ifd(code)
+        if ifd:
+            if code == TAG_EXIF_IFD and ExifTags.IFD.Interop in ifd:
+                ifd = dict(ifd)
+                ifd[ExifTags.IFD.Interop] = source.get_ifd(ExifTags.IFD.Interop)
+            holder[code] = ifd
+    if len(out) % 2:
+        out += b"\x00"
+    base = len(out)
+    blob = holder.tobytes(offset=base)[len(b"Exif\x00\x00") + 8 :]
+    # blob starts with the holder IFD, whose entries point at the real sub-IFDs
+    pointers = {}
+    (count,) = struct.unpack_from("<H", blob, 0)
+    for i in range(count):
+        code, _typ, _n, value = struct.unpack_from("<HHII", blob, 2 + 12 * i)
+        pointers[code] = value
+    out += blob
+    (ifd0,) = struct.unpack_from("<I", out, 4)
+    (count,) = struct.unpack_from("<H", out, ifd0)
+    for i in range(count):
+        entry = ifd0 + 2 + 12 * i
+        (code,) = struct.unpack_from("<H", out, entry)
+        if code in pointers:
+            struct.pack_into("<HI", out, entry + 2, 4, 1)  # type LONG, count 1
+            struct.pack_into("<I", out, entry + 8, pointers[code])
