@@ -85,7 +85,8 @@ def tiff_info(data: bytes) -> TiffInfo:
 
 def _dpi(page) -> tuple[float, float] | None:
     res_x, res_y = _tag(page, 282), _tag(page, 283)
-    unit = int(_tag(page, 296) or 2)
+    unit_tag = _tag(page, 296)  # RESUNIT.NONE is falsy: test for None
+    unit = 2 if unit_tag is None else int(unit_tag)
     if not res_x or not res_y or unit == 1:
         return None
     scale = 2.54 if unit == 3 else 1.0
@@ -133,8 +134,9 @@ def encode_tiff(
     extratags: list[tuple] = []
     if xmp:
         extratags.append((TAG_XMP, 1, len(xmp), xmp, True))
-    zeroth, subifds = _split_exif(exif)
+    zeroth, subifds, exif_dpi = _split_exif(exif)
     extratags.extend(zeroth)
+    dpi = dpi or exif_dpi
     for code in subifds:
         # named, not numbered: tifffile drops numbered IFD-pointer tags
         extratags.append(("ExifTag" if code == TAG_EXIF_IFD else "GPSTag", 4, 1, 0, True))
@@ -149,7 +151,7 @@ def encode_tiff(
             predictor=comp_arg is not None and samples.dtype != np.uint8,
             iccprofile=icc_profile,
             resolution=dpi,
-            resolutionunit="inch" if dpi else None,
+            resolutionunit="inch" if dpi else "none",
             software=software,
             metadata=None,
             extratags=extratags,
@@ -160,10 +162,12 @@ def encode_tiff(
     return bytes(out)
 
 
-def _split_exif(exif: bytes | None) -> tuple[list[tuple], list[int]]:
-    """IFD0 tags for tifffile's extratags, and which sub-IFDs (Exif, GPS) to append."""
+def _split_exif(
+    exif: bytes | None,
+) -> tuple[list[tuple], list[int], tuple[float, float] | None]:
+    """IFD0 tags for tifffile's extratags, the sub-IFDs (Exif, GPS) to append, EXIF's DPI."""
     if not exif:
-        return [], []
+        return [], [], None
     import piexif
 
     from imgrestore.imaging.metadata import DESCRIPTIVE_0TH_TAGS
@@ -186,7 +190,15 @@ def _split_exif(exif: bytes | None) -> tuple[list[tuple], list[int]]:
         elif isinstance(value, tuple):
             tags.append((code, typ, len(value), value, True))
     subifds = [c for c, key in ((TAG_EXIF_IFD, "Exif"), (TAG_GPS_IFD, "GPS")) if d[key]]
-    return tags, subifds
+    return tags, subifds, _exif_dpi(d["0th"])
+
+
+def _exif_dpi(zeroth: dict) -> tuple[float, float] | None:
+    res_x, res_y, unit = zeroth.get(282), zeroth.get(283), zeroth.get(296, 2)
+    if not (res_x and res_y) or unit not in (2, 3) or not (res_x[1] and res_y[1]):
+        return None
+    scale = 2.54 if unit == 3 else 1.0
+    return (scale * res_x[0] / res_x[1], scale * res_y[0] / res_y[1])
 
 
 def _append_subifds(out: bytearray, exif: bytes) -> None:
