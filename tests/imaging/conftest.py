@@ -197,3 +197,45 @@ def make_dng(height: int = 64, width: int = 96, seed: int = 0) -> bytes:
     return bytes(converter.convert(raw))
 
 
+
+
+POINTER_TAGS = {34665, 34853, 40965}  # offsets of sub-IFDs: change whenever EXIF moves
+UPDATED_TAGS = {  # the documented updates on write
+    piexif.ImageIFD.Orientation, piexif.ImageIFD.Software,
+    piexif.ExifIFD.PixelXDimension, piexif.ExifIFD.PixelYDimension,
+}  # fmt: skip
+
+
+def _as_number(value):
+    """Rationals as Fractions (a writer may store 28/10 as 14/5), the rest unchanged."""
+    from fractions import Fraction
+
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        return tuple(_as_number(v) for v in value)
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return Fraction(*value) if value[1] else value
+    return value
+
+
+def assert_exif_kept(
+    original: bytes, written: bytes, width: int, height: int, zeroth_only: set | None = None
+) -> None:
+    """Tag for tag: every original tag is in the output with the same value, except the
+    documented updates (checked too); ``zeroth_only`` limits the 0th IFD compared."""
+    from imgrestore.imaging.metadata import SOFTWARE
+
+    src, out = piexif.load(original), piexif.load(written)
+    for ifd in ("0th", "Exif", "GPS", "Interop"):
+        for tag, value in src[ifd].items():
+            if tag in POINTER_TAGS or tag in UPDATED_TAGS:
+                continue
+            if ifd == "0th" and zeroth_only is not None and tag not in zeroth_only:
+                continue
+            assert tag in out[ifd], f"{ifd} tag {tag} lost"
+            assert _as_number(out[ifd][tag]) == _as_number(value), f"{ifd} tag {tag} changed"
+    assert out["0th"][piexif.ImageIFD.Orientation] == 1
+    assert out["0th"][piexif.ImageIFD.Software] == SOFTWARE.encode()
+    if src["Exif"]:
+        assert out["Exif"][piexif.ExifIFD.PixelXDimension] == width
+        assert out["Exif"][piexif.ExifIFD.PixelYDimension] == height
+    assert out["thumbnail"] is None and not out["1st"], "stale thumbnail kept"
