@@ -75,11 +75,11 @@ def _read_bytes(source: str | os.PathLike[str] | bytes) -> tuple[Path | None, st
     try:
         return path, str(path), path.read_bytes()
     except FileNotFoundError:
-        raise ImageError(path, "file not found") from None
+        raise ImageError(str(path), "file not found") from None
     except IsADirectoryError:
-        raise ImageError(path, "is a folder, not an image") from None
+        raise ImageError(str(path), "is a folder, not an image") from None
     except OSError as exc:
-        raise ImageError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from None
 
 
 def _tiff_is_raw(data: bytes, suffix: str) -> bool:
