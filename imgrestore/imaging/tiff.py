@@ -175,8 +175,8 @@ def _split_exif(
     d = piexif.load(exif)
     tags = []
     for code, value in d["0th"].items():
-        # Orientation is 1 and Software is set by tifffile; resolution comes from dpi
-        if code not in DESCRIPTIVE_0TH_TAGS or code in (274, 282, 283, 296, 305):
+        # Software is set by tifffile; resolution comes from dpi
+        if code not in DESCRIPTIVE_0TH_TAGS or code in (282, 283, 296, 305):
             continue
         typ = piexif.TAGS["Image"][code]["type"]
         if isinstance(value, bytes):
@@ -202,36 +202,67 @@ def _exif_dpi(zeroth: dict) -> tuple[float, float] | None:
 
 
 def _append_subifds(out: bytearray, exif: bytes) -> None:
-    """Append Exif/GPS IFDs (serialised by Pillow) and patch IFD0's pointers to them."""
-    from PIL import ExifTags, Image
+    """Append the Exif, GPS and Interop IFDs and point IFD0's placeholders at them.
 
-    source = Image.Exif()
-    source.load(exif)
-    holder = Image.Exif()
-    holder.endian = "<"
-    for code in (TAG_EXIF_IFD, TAG_GPS_IFD):
-        ifd = source.get_ifd(code)
-        if ifd:
-            if code == TAG_EXIF_IFD and ExifTags.IFD.Interop in ifd:
-                ifd = dict(ifd)
-                ifd[ExifTags.IFD.Interop] = source.get_ifd(ExifTags.IFD.Interop)
-            holder[code] = ifd
-    if len(out) % 2:
-        out += b"\x00"
-    base = len(out)
-    blob = holder.tobytes(offset=base)[len(b"Exif\x00\x00") + 8 :]
-    # blob starts with the holder IFD, whose entries point at the real sub-IFDs
-    pointers = {}
-    (count,) = struct.unpack_from("<H", blob, 0)
-    for i in range(count):
-        code, _typ, _n, value = struct.unpack_from("<HHII", blob, 2 + 12 * i)
-        pointers[code] = value
-    out += blob
+    Each IFD is serialised by Pillow's ``ImageFileDirectory_v2`` for the offset
+    it will sit at, with the tag types piexif's table gives (so UNDEFINED stays
+    UNDEFINED); a rational may come back reduced (28/10 -> 14/5), same value.
+    """
+    import piexif
+
+    d = piexif.load(exif)
+    pointers: dict[int, int] = {}
+    interop = _serialise_ifd(out, "Interop", d["Interop"], {})
+    exif_extra = {40965: interop} if interop else {}
+    entries = {k: v for k, v in d["Exif"].items() if k != 40965}
+    for code, name, items, extra in ((TAG_GPS_IFD, "GPS", d["GPS"], {}),
+                                     (TAG_EXIF_IFD, "Exif", entries, exif_extra)):  # fmt: skip
+        offset = _serialise_ifd(out, name, items, extra)
+        if offset:
+            pointers[code] = offset
     (ifd0,) = struct.unpack_from("<I", out, 4)
     (count,) = struct.unpack_from("<H", out, ifd0)
     for i in range(count):
         entry = ifd0 + 2 + 12 * i
         (code,) = struct.unpack_from("<H", out, entry)
         if code in pointers:
-            struct.pack_into("<HI", out, entry + 2, 4, 1)  # type LONG, count 1
-            struct.pack_into("<I", out, entry + 8, pointers[code])
+            struct.pack_into("<HII", out, entry + 2, 4, 1, pointers[code])  # LONG, 1, offset
+
+
+_GROUPS = {"Exif": TAG_EXIF_IFD, "GPS": TAG_GPS_IFD, "Interop": 40965}
+
+
+def _serialise_ifd(out: bytearray, name: str, items: dict, pointers: dict[int, int]) -> int:
+    """Append one IFD (little-endian) at the end of ``out``; return its offset (0 if empty)."""
+    import piexif
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    if not items:
+        return 0
+    if len(out) % 2:
+        out += b"\x00"
+    ifd = ImageFileDirectory_v2(ifh=b"II*\x00\x08\x00\x00\x00", group=_GROUPS[name])
+    for tag, value in sorted(items.items()):
+        spec = piexif.TAGS[name].get(tag)
+        if spec is None:
+            continue
+        ifd.tagtype[tag] = spec["type"]
+        ifd[tag] = _pillow_value(value, spec["type"])
+    for tag, offset in pointers.items():
+        ifd.tagtype[tag] = 4
+        ifd[tag] = offset
+    offset = len(out)
+    out += ifd.tobytes(offset)
+    return offset
+
+
+def _pillow_value(value, typ: int):
+    """A piexif value in the form Pillow's IFD writer takes for TIFF type ``typ``."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    if typ in (5, 10):  # (SIGNED_)RATIONAL: (n, d) or ((n, d), ...)
+        pairs = value if isinstance(value[0], tuple) else (value,)
+        return tuple(IFDRational(n, den) for n, den in pairs)
+    if typ in (1, 7) and isinstance(value, tuple):  # BYTE / UNDEFINED as bytes
+        return bytes(value)
+    return value

@@ -239,6 +239,7 @@ def _pillow_kwargs(
         if meta.format == "JPEG" and meta.jpeg_subsampling is not None:
             kwargs["subsampling"] = meta.jpeg_subsampling
     elif fmt == "WEBP":
+        kwargs["exact"] = True  # keep the colour of fully transparent pixels
         if quality is None and meta.format == "WEBP" and meta.compression == "lossless":
             kwargs["lossless"] = True
         else:

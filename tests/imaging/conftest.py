@@ -144,6 +144,8 @@ def sample_exif(width: int, height: int, orientation: int = 1, thumbnail: bool =
         piexif.ExifIFD.PixelYDimension: height,
     }
     gps = {
+        piexif.GPSIFD.GPSVersionID: (2, 2, 0, 0),
+        piexif.GPSIFD.GPSAltitudeRef: 0,
         piexif.GPSIFD.GPSLatitudeRef: b"N",
         piexif.GPSIFD.GPSLatitude: ((48, 1), (51, 1), (2934, 100)),
         piexif.GPSIFD.GPSLongitudeRef: b"E",
