@@ -98,6 +98,22 @@ def heif_available() -> bool:
     return importlib.util.find_spec("pillow_heif") is not None
 
 
+def pillow_supports(codec: str) -> bool:
+    """True when this Pillow build has ``codec`` (e.g. ``avif``: native since Pillow 11.3)."""
+    from PIL import features
+
+    return bool(features.check(codec))
+
+
+def format_available(fmt: str) -> bool:
+    """True when this installation can read and write ``fmt`` (HEIF/AVIF are optional)."""
+    if fmt == "HEIF":
+        return heif_available()
+    if fmt == "AVIF":
+        return pillow_supports("avif") or heif_available()
+    return True
+
+
 def unsupported_reason(path: str | os.PathLike[str]) -> str | None:
     """Why ``path`` cannot be read as an image, in a few words; None when it looks fine.
 
@@ -117,7 +133,7 @@ def unsupported_reason(path: str | os.PathLike[str]) -> str | None:
     kind = sniff_format(head)
     if kind is None:
         return "not an image (unrecognised content)"
-    if kind in ("HEIF", "AVIF") and not heif_available():
+    if not format_available(kind):
         return f"{kind} needs the optional 'heif' extra: pip install 'imgrestore[heif]'"
     return None
 
@@ -170,7 +186,7 @@ def plan_output(
         fmt = "TIFF"
     else:
         fmt = meta.format
-    if fmt in ("HEIF", "AVIF") and not heif_available():
+    if not format_available(fmt):
         notes.append(f"{fmt} output needs pillow-heif: written as PNG")
         fmt = "PNG"
     if alpha and fmt not in ALPHA_FORMATS:

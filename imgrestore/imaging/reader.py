@@ -18,7 +18,13 @@ import numpy as np
 
 from imgrestore.errors import ImageError
 from imgrestore.imaging import png16, tiff
-from imgrestore.imaging.formats import RAW_SUFFIXES, SUFFIX_FORMAT, heif_available, sniff_format
+from imgrestore.imaging.formats import (
+    RAW_SUFFIXES,
+    SUFFIX_FORMAT,
+    heif_available,
+    pillow_supports,
+    sniff_format,
+)
 from imgrestore.imaging.limits import check_pixels, default_max_pixels
 from imgrestore.imaging.metadata import estimate_jpeg_quality, exif_from_tiff, normalize_exif
 from imgrestore.imaging.pixels import apply_orientation, gray_to_rgb, to_float
@@ -57,7 +63,7 @@ def read_image(
     if kind is None:
         hint = f" despite its {path.suffix} extension" if suffix in SUFFIX_FORMAT else ""
         raise ImageError(name, f"not an image (unrecognised content{hint})")
-    if kind in ("HEIF", "AVIF"):
+    if kind == "HEIF" or (kind == "AVIF" and not pillow_supports("avif")):
         _register_heif(name, kind)
     if kind == "PNG" and png16.needs_png16(data):
         return _decode_png16(data, base, limit)
@@ -314,7 +320,8 @@ def _decode_pillow(data: bytes, base: dict[str, Any], limit: int | None, kind: s
         fields["jpeg_quality"] = estimate_jpeg_quality(getattr(im, "quantization", None))
         sampling = JpegImagePlugin.get_sampling(im)
         fields["jpeg_subsampling"] = sampling if sampling >= 0 else None
-    orientation = 1 if fmt in ("HEIF", "AVIF") else _orientation(exif_obj)
+    # pillow-heif turns HEIF images upright itself; Pillow's own AVIF plugin does not
+    orientation = 1 if fmt == "HEIF" else _orientation(exif_obj)
 
     gray = mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
     bit_depth = 8

@@ -24,6 +24,7 @@ from imgrestore.imaging.formats import (
     IMAGE_SUFFIXES,
     SUFFIX_FORMAT,
     OutputPlan,
+    pillow_supports,
     plan_output,
 )
 from imgrestore.imaging.metadata import SOFTWARE, fix_xmp_orientation, prepare_exif
@@ -258,7 +259,7 @@ def _pillow_save(samples: np.ndarray, fmt: str, kwargs: dict[str, Any]) -> bytes
         samples = gray_to_rgb(samples)
     elif samples.ndim == 3 and samples.shape[2] == 2 and fmt not in _GRAY_ALPHA_FORMATS:
         samples = np.concatenate([gray_to_rgb(samples[:, :, 0]), samples[:, :, 1:]], axis=2)
-    if fmt in ("HEIF", "AVIF"):
+    if fmt == "HEIF" or (fmt == "AVIF" and not pillow_supports("avif")):
         import pillow_heif
 
         pillow_heif.register_heif_opener()

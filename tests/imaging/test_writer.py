@@ -26,6 +26,11 @@ from .conftest import (
 from .test_pixels import UPRIGHT
 
 
+def _open(path) -> Image.Image:
+    """Open an output with Pillow without holding its file open."""
+    return Image.open(io.BytesIO(path.read_bytes()))
+
+
 def _identity(path, out_dir, name: str, **kw):
     """Read, write back unchanged (the identity 'restoration'), return the output path."""
     loaded = read_image(path)
@@ -41,7 +46,7 @@ def test_exif_round_trips_tag_for_tag(inputs, out_dir, fmt: str) -> None:
     ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[fmt]
     path = inputs.pillow(f"in.{ext}", Image.fromarray(blocks_image()), fmt, exif=exif)
     out, _ = _identity(path, out_dir, f"out.{ext}")
-    written = Image.open(out)
+    written = _open(out)
     assert written.format == fmt
     assert_exif_kept(exif, written.info["exif"], 64, 48)
 
@@ -60,7 +65,7 @@ def test_tiff_exif_round_trip(inputs, out_dir, dtype) -> None:
         assert page.tags["ExifTag"].value["ISOSpeedRatings"] == 400
         assert page.tags["GPSTag"].value["GPSLatitudeRef"] == "N"
         assert page.dtype == dtype
-    assert Image.open(out).getexif().get_ifd(0x8769)[0x9003] == "2021:06:01 12:34:56"
+    assert _open(out).getexif().get_ifd(0x8769)[0x9003] == "2021:06:01 12:34:56"
 
 
 def test_jpeg_exif_into_16_bit_tiff(inputs, out_dir) -> None:
@@ -90,7 +95,7 @@ def test_icc_bytes_identical(inputs, out_dir, name, make, profile) -> None:
     icc = profile()
     out, loaded = _identity(make(inputs, icc), out_dir, "out" + name[name.index("."):])
     assert loaded.meta.icc_profile == icc
-    assert Image.open(out).info["icc_profile"] == icc
+    assert _open(out).info["icc_profile"] == icc
 
 
 def test_icc_in_16_bit_png(inputs, out_dir) -> None:
@@ -120,7 +125,7 @@ def test_every_orientation_ends_upright_with_orientation_1(inputs, out_dir, orie
     path = inputs.pillow(f"o{orientation}.jpg", stored, quality=100, subsampling=0,
                          exif=exif, xmp=xmp)
     out, _ = _identity(path, out_dir, "out.jpg")
-    written = Image.open(out)
+    written = _open(out)
     assert written.getexif()[0x0112] == 1
     assert written.info["xmp"] == b'<x:xmpmeta><rdf:Description tiff:Orientation="1"/></x:xmpmeta>'
     assert written.size == (48, 32)  # stored upright: no viewer rotates it again
@@ -181,13 +186,13 @@ def test_alpha_preserved(inputs, out_dir, name: str) -> None:
 def test_gray_alpha_and_gray_16_stay_one_channel(inputs, out_dir) -> None:
     la = inputs.pillow("la.png", Image.fromarray(rng_image(5, 6, 2), "LA"))
     out, _ = _identity(la, out_dir, "la.png")
-    assert Image.open(out).mode == "LA"
+    assert _open(out).mode == "LA"
     deep = inputs.png16("g16.png", rng_image(5, 6, 0, np.uint16))
     out, _ = _identity(deep, out_dir, "g16.png")
-    assert Image.open(out).mode == "I;16"
+    assert _open(out).mode == "I;16"
     jpeg = inputs.pillow("g.jpg", Image.fromarray(rng_image(8, 8, 0)))
     out, _ = _identity(jpeg, out_dir, "g.jpg")
-    assert Image.open(out).mode == "L"
+    assert _open(out).mode == "L"
 
 
 def test_alpha_is_never_forced_into_jpeg(inputs, out_dir) -> None:
@@ -195,16 +200,16 @@ def test_alpha_is_never_forced_into_jpeg(inputs, out_dir) -> None:
     loaded = read_image(inputs.pillow("a.png", Image.fromarray(rgba)))
     out = write_image(out_dir / "a.jpg", loaded.pixels, loaded.alpha, loaded.meta, format="jpg")
     assert out == out_dir / "a.png" and not (out_dir / "a.jpg").exists()
-    assert Image.open(out).mode == "RGBA"
+    assert _open(out).mode == "RGBA"
 
 
 def test_one_bit_and_cmyk_written_as_documented(inputs, out_dir) -> None:
     out, _ = _identity(inputs.pillow("b.png", Image.fromarray(np.eye(6, dtype=bool))),
                        out_dir, "b.png")
-    assert Image.open(out).mode == "L"
+    assert _open(out).mode == "L"
     out, _ = _identity(inputs.pillow("c.jpg", Image.new("CMYK", (6, 5), (0, 255, 255, 0))),
                        out_dir, "c.jpg")
-    assert Image.open(out).mode == "RGB"
+    assert _open(out).mode == "RGB"
 
 
 def test_raw_like_meta_defaults_to_16_bit_tiff(inputs, out_dir) -> None:
@@ -302,3 +307,32 @@ def test_output_is_complete_with_normal_permissions(inputs, out_dir) -> None:
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
     assert sorted(p.name for p in out.parent.iterdir()) == ["a.png"]
+
+
+# ---------------------------------------------------------------- optional formats
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heif_and_avif_round_trip(inputs, out_dir, fmt: str) -> None:
+    from imgrestore.imaging.formats import format_available
+
+    if not format_available(fmt):
+        pytest.skip(f"{fmt} needs pillow-heif (extra 'heif') or a Pillow built with it")
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    upright = Image.fromarray(blocks_image(32, 48))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = sample_exif(stored.width, stored.height, orientation=6)
+    icc = adobe_like_profile()
+    ext = ".heic" if fmt == "HEIF" else ".avif"
+    path = inputs.pillow("in" + ext, stored, fmt, quality=95, exif=exif, icc_profile=icc)
+    out, loaded = _identity(path, out_dir, "out" + ext)
+    assert loaded.meta.format == fmt and loaded.meta.size == (32, 48)
+    assert np.abs(loaded.pixels * 255 - blocks_image(32, 48)).mean() < 4
+    written = _open(out)
+    assert written.format == fmt and written.size == (48, 32)
+    # Pillow's AVIF writer moves orientation into the container and drops the tag
+    assert written.getexif().get(0x0112, 1) == 1
+    assert written.info["icc_profile"] == icc
