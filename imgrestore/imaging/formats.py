@@ -10,9 +10,12 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgrestore.errors import UsageError
-from imgrestore.imaging.types import ImageMeta
+
+if TYPE_CHECKING:
+    from imgrestore.imaging.types import ImageMeta
 
 #: Canonical format name -> the suffix an output in that format gets.
 CANONICAL_SUFFIX: dict[str, str] = {

@@ -95,3 +95,15 @@ def test_plan_bit_depths() -> None:
     one_bit = _meta(mode="1", bit_depth=1, was_grayscale=True, format="PNG")
     plan = formats.plan_output(one_bit)
     assert plan.bit_depth == 8 and plan.grayscale and "1-bit" in plan.notes[0]
+
+
+def test_planning_imports_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, imgrestore.imaging.formats, imgrestore.imaging as m; "
+            "assert sorted(m.__all__) == sorted(m._EXPORTS); "
+            "heavy = ('numpy', 'PIL', 'tifffile', 'rawpy', 'torch'); "
+            "print([n for n in heavy if n in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
