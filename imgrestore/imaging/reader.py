@@ -311,7 +311,8 @@ def _decode_pillow(data: bytes, base: dict[str, Any], limit: int | None, kind: s
     fields = _pillow_metadata(info, getattr(im, "text", {}) if fmt == "PNG" else {})
     if fmt == "TIFF":
         fields["exif"] = exif_from_tiff(data)
-        fields["compression"] = str(info.get("compression", "")) or None
+        compression = str(info.get("compression", "")).replace("tiff_", "")  # Pillow's names
+        fields["compression"] = {"raw": "none", "": None}.get(compression, compression)
     if fmt == "WEBP":
         fields["compression"] = "lossless" if b"VP8L" in data[:4096] else "lossy"
     if fmt == "JPEG":

@@ -21,6 +21,7 @@ TAG_GPS_IFD = 34853
 TAG_DNG_VERSION = 50706
 # tifffile compression names that we write back as they were; others become zlib.
 _KEEP_COMPRESSION = {"none", "zlib", "adobe_deflate", "deflate", "lzw", "packbits", "zstd", "lzma"}
+_PREDICTOR_COMPRESSION = {"zlib", "lzw", "zstd", "lzma"}
 
 
 @dataclass
@@ -148,7 +149,7 @@ def encode_tiff(
             photometric=photometric,
             extrasamples=("unassalpha",) if alpha else None,
             compression=comp_arg,
-            predictor=comp_arg is not None and samples.dtype != np.uint8,
+            predictor=comp in _PREDICTOR_COMPRESSION and samples.dtype != np.uint8,
             iccprofile=icc_profile,
             resolution=dpi,
             resolutionunit="inch" if dpi else "none",

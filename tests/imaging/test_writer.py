@@ -336,3 +336,21 @@ def test_heif_and_avif_round_trip(inputs, out_dir, fmt: str) -> None:
     # Pillow's AVIF writer moves orientation into the container and drops the tag
     assert written.getexif().get(0x0112, 1) == 1
     assert written.info["icc_profile"] == icc
+
+
+@pytest.mark.parametrize(("dtype", "compression"),
+                         [(np.uint8, "lzw"), (np.uint8, "none"), (np.uint16, "packbits"),
+                          (np.uint16, "zstd"), (np.uint8, "jpeg")])  # fmt: skip
+def test_tiff_keeps_lossless_compression(inputs, out_dir, dtype, compression: str) -> None:
+    samples = rng_image(8, 8, 3, dtype)
+    if compression == "jpeg":  # lossy: written back losslessly (deflate)
+        path = inputs.pillow("in.tif", Image.fromarray(samples), compression="jpeg")
+    else:
+        path = inputs.tiff("in.tif", samples, photometric="rgb",
+                           compression=None if compression == "none" else compression)
+    out, _ = _identity(path, out_dir, "out.tif")
+    with tifffile.TiffFile(out) as tif:
+        written = tif.pages.first.compression.name.lower()
+    assert written == ("adobe_deflate" if compression == "jpeg" else compression)
+    if compression != "jpeg":
+        np.testing.assert_array_equal(tifffile.imread(out), samples)
