@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
-# Tiny forwards: one thread is fastest, and on a shared 2-core machine two OpenMP threads
-# spinning against other processes made them 50x slower.
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Tiny forwards: one thread is fastest, and on a shared 2-core machine two OpenMP
+    threads spinning against other processes made them 50x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

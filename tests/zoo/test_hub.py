@@ -14,10 +14,9 @@ import torch
 
 from imgrestore import archs
 from imgrestore.errors import WeightsError
+from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo.hub import HubRef, parse_ref
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
-
-from .weights import seeded
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 KWARGS = dict(n_feat=16, scale_unetfeats=8, scale_orsnetfeats=8, num_cab=2)
@@ -75,7 +74,7 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("variable", ["HF_HUB_OFFLINE", "IMGRESTORE_OFFLINE"])
 def test_hf_models_resolve_offline_from_the_cache(tmp_path: Path, variable: str) -> None:
-    state = seeded(archs.build("mprnet", **KWARGS).state_dict())
+    state = keyseeded_state_dict(archs.build("mprnet", **KWARGS).state_dict())
     model = tmp_path / "model"
     write_model_dir(model, state, ModelMeta(family="mprnet", kwargs=KWARGS, task="denoise",
                                             name="tiny", licence="MIT"))

@@ -13,6 +13,7 @@ import torch
 
 from imgrestore import archs
 from imgrestore.errors import ExitCode, UsageError, WeightsError
+from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo import cache
 from imgrestore.zoo.cards import CARDS, Source
 from imgrestore.zoo.loading import (
@@ -25,7 +26,7 @@ from imgrestore.zoo.loading import (
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
 
 from .conftest import Server
-from .weights import seeded, seeded_state
+from .weights import seeded_state
 
 X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not a multiple of 8
 
@@ -185,7 +186,7 @@ def test_weights_file_is_matched_to_a_card(home: Path, tmp_path: Path, mirnetv2:
 
 def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> None:
     kwargs = dict(n_feat=16, scale_unetfeats=8, scale_orsnetfeats=8, num_cab=2)
-    state = seeded(archs.build("mprnet", **kwargs).state_dict())
+    state = keyseeded_state_dict(archs.build("mprnet", **kwargs).state_dict())
     run = tmp_path / "run"
     (run / "logs").mkdir(parents=True)
     write_model_dir(run, state, ModelMeta(family="mprnet", kwargs=kwargs, task="denoise",
