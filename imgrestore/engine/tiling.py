@@ -30,8 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
+from imgrestore.archs.sizing import pad_to_multiple
 from imgrestore.errors import DeviceError
 
 #: The network as a function of a batch: ``(N, C, h, w) -> (N, C', h * s, w * s)``.
@@ -116,24 +116,6 @@ def axis_weights(span: Span, scale: int = 1) -> torch.Tensor:
     return w.float()
 
 
-def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Reflect-pad ``(..., H, W)`` bottom/right to multiples of ``multiple``.
-
-    Same as the official demos (``F.pad(..., 'reflect')``). When the padding is larger
-    than the image the reflection is repeated; a side of one pixel is replicated.
-    """
-    h, w = image.shape[-2:]
-    pad_h, pad_w = -h % multiple, -w % multiple
-    if (pad_h and h == 1) or (pad_w and w == 1):
-        return F.pad(image, (0, pad_w, 0, pad_h), mode="replicate")
-    while pad_h or pad_w:
-        h, w = image.shape[-2:]
-        step_h, step_w = min(pad_h, h - 1), min(pad_w, w - 1)
-        image = F.pad(image, (0, step_w, 0, step_h), mode="reflect")
-        pad_h, pad_w = pad_h - step_h, pad_w - step_w
-    return image
-
-
 def is_out_of_memory(error: BaseException) -> bool:
     """Whether ``error`` is an out-of-memory error of any device (the "split" signal)."""
     if isinstance(error, torch.cuda.OutOfMemoryError):
@@ -180,7 +162,7 @@ def tiled_forward(
     if image.dim() != 3:
         raise ValueError(f"expected a (C, H, W) tensor, got shape {tuple(image.shape)}")
     height, width = image.shape[-2:]
-    padded = pad_to_multiple(image, multiple)
+    padded = pad_to_multiple(image[None], multiple)[0]
     tile_h, tile_w = _tile_pair(tile, *padded.shape[-2:])
     tiles = [
         (sy, sx)
