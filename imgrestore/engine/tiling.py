@@ -216,9 +216,9 @@ def tiled_forward(
             xs = slice(sx.start * scale, sx.stop * scale)
             out[:, ys, xs].addcmul_(result.float(), w)
             weight_sum[ys, xs] += w
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(tiles))
+            done += 1
+            if progress is not None:
+                progress(done, len(tiles))
     assert out is not None
     del padded
     out = out[:, : height * scale, : width * scale]

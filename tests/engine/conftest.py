@@ -41,8 +41,8 @@ def smooth_image(height: int, width: int, channels: int = 3, seed: int = 0) -> n
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     planes = []
     for _ in range(channels):
-        fy, fx, phase = rng.uniform(0.5, 3, 2) / max(height, width), rng.uniform(0, 6)
-        wave = np.sin(2 * np.pi * (fy * y * 4 + fx * x * 4) + phase)
+        fy, fx = rng.uniform(0.5, 3, 2) / max(height, width)
+        wave = np.sin(2 * np.pi * (fy * y + fx * x) + rng.uniform(0, 6))
         planes.append(0.5 + 0.3 * wave + 0.1 * (x / width - 0.5))
     return np.clip(np.stack(planes, axis=-1), 0, 1).astype(np.float32)
 

@@ -68,7 +68,7 @@ def test_axis_weights_shape_and_partition_of_unity() -> None:
     for s in spans:
         w = axis_weights(s, scale=2)
         assert w.shape == ((s.stop - s.start) * 2,)
-        assert 0 <= w.min() and w.max() <= 1
+        assert w.min() >= 0 and w.max() <= 1
         total[s.start * 2 : s.stop * 2] += w
     torch.testing.assert_close(total, torch.ones_like(total), atol=1e-6, rtol=0)
     # image borders keep full weight: no fading at the image edge
