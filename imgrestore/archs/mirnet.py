@@ -140,7 +140,7 @@ def _log2(scale: int) -> int:
 
 
 class DownSample(nn.Module):
-    """Down-sample by ``scale_factor`` (a power of 2), multiplying channels by ``stride`` each 2x."""
+    """Down-sample by ``scale_factor`` (a power of 2), channels times ``stride`` per 2x step."""
 
     def __init__(self, in_channels: int, scale_factor: int, stride: int = 2) -> None:
         super().__init__()

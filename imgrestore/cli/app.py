@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
+from imgrestore.cli import tasks
 
 app = typer.Typer(
     name="imgrestore",
@@ -36,3 +37,6 @@ def _root(
     ] = False,
 ) -> None:
     """Restore photos with MPRNet, MIRNet and MIRNet-v2."""
+
+
+tasks.register(app)
