@@ -130,6 +130,9 @@ def _free_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and torch.backends.mps.is_available():
+        mps.empty_cache()
 
 
 def _tile_pair(tile: TileSize, height: int, width: int) -> tuple[int, int]:

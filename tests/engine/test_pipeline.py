@@ -108,3 +108,12 @@ def test_errors_of_the_job_source_and_callback_are_raised() -> None:
 def test_prefetch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="prefetch"):
         run_pipeline([], lambda j: j, lambda j, v: v, lambda j, v: v, prefetch=0)
+
+
+def test_the_pipeline_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from imgrestore.engine import run_pipeline, JobResult; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

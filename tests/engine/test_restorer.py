@@ -12,9 +12,9 @@ from imgrestore.engine import devices
 from imgrestore.engine.restorer import Restorer, fit_tile, forward_bytes_per_pixel
 from imgrestore.engine.tiling import split_axis
 from imgrestore.errors import UsageError
+from imgrestore.testing import keyseed_
 
 from .conftest import LocalNet, noisy_image, smooth_image
-from .keyseed import keyseeded_state_dict
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -38,9 +38,7 @@ MIN_PSNR = {"mprnet": 25.0, "mirnet": 60.0, "mirnetv2": 60.0}
 
 
 def _net(arch: archs.ArchSpec) -> nn.Module:
-    net = archs.build(arch.family, **arch.kwargs)
-    net.load_state_dict(keyseeded_state_dict(net.state_dict()))
-    return net
+    return keyseed_(archs.build(arch.family, **arch.kwargs))
 
 
 def _local_arch(in_channels: int = 3) -> archs.ArchSpec:
