@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
-from imgrestore.cli import models, tasks
+from imgrestore.cli import info, models, tasks
 
 app = typer.Typer(
     name="imgrestore",
@@ -43,3 +43,4 @@ def _root(
 
 
 tasks.register(app)
+app.command("info")(info.info)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imgrestore.cli import options as opt
-from imgrestore.errors import UsageError
+from imgrestore.errors import ExitCode, UsageError
 from imgrestore.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -207,14 +207,23 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     import json
     import sys
 
+    from imgrestore.batch.distributed import rank_and_world
     from imgrestore.batch.run import run
     from imgrestore.cli.display import BatchDisplay
 
     o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
-    display = BatchDisplay(quiet=o.quiet, verbose=o.verbose)
-    report = run(request, display, verbose=o.verbose)
+    rank, _ = rank_and_world()
+    # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
+    display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
+    try:
+        report = run(request, display, verbose=o.verbose)
+    except KeyboardInterrupt:  # before any file started (e.g. while loading the model)
+        display.console.print("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     display.finish(report)
+    if rank > 0:
+        raise typer.Exit(int(report.exit_code))
     if o.json_report == "-":
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif o.json_report:

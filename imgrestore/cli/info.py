@@ -1,0 +1,57 @@
+"""``imgrestore info``: versions, devices, cache locations and cached models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show the version, torch, the devices found, cache paths and which weights are cached."""
+    import json
+    import platform
+
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from imgrestore import __version__
+    from imgrestore.zoo import cache
+    from imgrestore.zoo.cards import CARDS
+    from imgrestore.zoo.loading import is_cached
+
+    data = {
+        "imgrestore": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "devices": _devices(),
+        "cache": str(cache.home()),
+        "offline": cache.offline(),
+        "cached_models": [c.name for c in CARDS.values() if is_cached(c)],
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "none"
+        table.add_row(f"[bold]{key}[/bold]", str(value))
+    Console().print(table)
+
+
+def _devices() -> list[str]:
+    """The devices ``--device`` can name here, with their memory."""
+    import torch as t
+
+    found = [f"cpu ({t.get_num_threads()} threads)"]
+    for i in range(t.cuda.device_count()):
+        props = t.cuda.get_device_properties(i)
+        found.append(f"cuda:{i} {props.name} ({props.total_memory / 2**30:.0f} GiB)")
+    mps = getattr(t.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found

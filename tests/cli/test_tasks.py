@@ -1,0 +1,203 @@
+"""The task commands, run as real subprocesses on folders of real photos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import _env
+
+
+def _fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
+    return {
+        str(p.relative_to(folder)): (
+            hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns
+        )
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _stray_files(folder: Path) -> list[Path]:
+    """Temporary or partial files left behind (anything hidden or ending in .tmp/.part)."""
+    return [p for p in folder.rglob("*")
+            if p.name.startswith(".") or p.suffix in (".tmp", ".part")]
+
+
+def test_batch_restores_good_files_and_names_bad_ones(cli, photos, tmp_path):
+    (photos / "truncated.jpg").write_bytes((photos / "path.jpg").read_bytes()[:400])
+    (photos / "letter.jpg").write_text("Dear photographer, this is not a picture.")
+    (photos / "notes.txt").write_text("shot list")
+    before = _fingerprint(photos)
+    report_path = tmp_path / "report.json"
+
+    done = cli("denoise", photos, "--json", report_path)
+
+    assert done.returncode == 1, done.stderr
+    stderr = done.stderr.decode()
+    assert "truncated.jpg" in stderr and "letter.jpg" in stderr
+    assert "Traceback" not in stderr
+    for name in ("coldripple", "eveningglow", "fallenleaf", "kite", "path"):
+        out = photos / f"{name}-denoised.jpg"
+        with Image.open(out) as im:
+            assert im.size == (64, 48) and im.format == "JPEG"
+    after = _fingerprint(photos)
+    assert {k: v for k, v in after.items() if k in before} == before  # inputs untouched
+    assert not _stray_files(photos)
+
+    report = json.loads(report_path.read_text())
+    assert report["exit_code"] == 1
+    assert report["summary"] == {"done": 5, "skipped": 0, "failed": 2, "planned": 0}
+    assert report["models"] == ["mirnetv2_real_denoising"]
+    assert report["ignored"] == [str(photos / "notes.txt")]
+    by_name = {Path(f["input"]).name: f for f in report["files"]}
+    assert set(by_name) == set(before) - {"notes.txt"}
+    assert by_name["letter.jpg"]["status"] == "failed"
+    assert "not an image" in by_name["letter.jpg"]["error"]
+    assert by_name["truncated.jpg"]["status"] == "failed"
+    assert all(f["seconds"] >= 0 and f["model"] for f in report["files"]
+               if f["status"] == "done")
+
+
+def test_rerun_resumes_and_overwrite_redoes(cli, photos, tmp_path):
+    first = cli("derain", photos, "-o", tmp_path / "out", "--json", "-")
+    assert first.returncode == 0, first.stderr
+    outputs = sorted((tmp_path / "out").iterdir())
+    assert len(outputs) == 5
+    stamps = {p: p.stat().st_mtime_ns for p in outputs}
+
+    again = cli("derain", photos, "-o", tmp_path / "out", "--json", "-")
+    report = json.loads(again.stdout)
+    assert again.returncode == 0
+    assert report["summary"]["skipped"] == 5 and report["summary"]["done"] == 0
+    assert report["models"] == []  # nothing to do: the network was never even loaded
+    assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
+
+    redo = cli("derain", photos, "-o", tmp_path / "out", "--overwrite", "--json", "-")
+    assert json.loads(redo.stdout)["summary"]["done"] == 5
+    assert all(p.stat().st_mtime_ns != stamps[p] for p in outputs)
+
+
+def test_then_equals_the_two_tasks_in_turn(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    with Image.open(Path(__file__).parent.parent / "data" / "photos" / "kite.jpg") as im:
+        pixels = np.asarray(im, dtype=np.float32) / 255
+    pixels = np.clip(pixels + rng.normal(0, 0.02, pixels.shape), 0, 1).astype(np.float32)
+    import tifffile
+
+    src = tmp_path / "kite.tif"
+    tifffile.imwrite(src, pixels, photometric="rgb")
+
+    chained = cli("denoise", src, "--then", "upscale", "--scale", "2", "-o", tmp_path / "c.tif")
+    assert chained.returncode == 0, chained.stderr
+    step1 = cli("denoise", src, "-o", tmp_path / "d.tif")
+    step2 = cli("upscale", tmp_path / "d.tif", "--scale", "2", "-o", tmp_path / "u.tif")
+    assert step1.returncode == step2.returncode == 0
+
+    one_pass = tifffile.imread(tmp_path / "c.tif")
+    two_passes = tifffile.imread(tmp_path / "u.tif")
+    assert one_pass.dtype == np.float32 and one_pass.shape == (96, 128, 3)
+    np.testing.assert_allclose(one_pass, two_passes, atol=1e-6)
+
+
+def test_stdin_to_stdout(cli):
+    data = (Path(__file__).parent.parent / "data" / "photos" / "path.jpg").read_bytes()
+    done = cli("denoise", "-", "-o", "-", "-q", stdin=data)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout[:3] == b"\xff\xd8\xff"
+    import io
+
+    with Image.open(io.BytesIO(done.stdout)) as im:
+        assert im.size == (64, 48)
+
+
+def test_dry_run_writes_nothing(cli, photos):
+    before = _fingerprint(photos)
+    done = cli("upscale", photos, "--dry-run", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["summary"]["planned"] == 5
+    assert all(f["output"].endswith("-x2.jpg") for f in report["files"])
+    assert _fingerprint(photos) == before
+
+
+def test_missing_weights_exit_3_with_the_fix(cli, photos):
+    done = cli("deblur", photos / "kite.jpg")
+    assert done.returncode == 3
+    message = done.stderr.decode()
+    assert "mprnet_deblurring" in message and "imgrestore models import" in message
+    assert len(message.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["denoise", "--tile", "big", "x.jpg"], ["denoise"],
+                                  ["denoise", "--then", "sharpen", "x.jpg"]])
+def test_usage_errors_exit_2(cli, args):
+    assert cli(*args).returncode == 2
+
+
+def test_interrupt_leaves_no_partial_file_and_resumes(cli, weights_home, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    source = Image.open(Path(__file__).parent.parent / "data" / "photos" / "eveningglow.jpg")
+    big = source.resize((384, 288))
+    for i in range(12):
+        big.save(folder / f"img{i:02d}.png")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgrestore", "derain", str(folder), "--tile", "128"],
+        env=_env(weights_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 240
+    while not list(folder.glob("*-derained.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr.decode()
+    assert not _stray_files(folder)
+    finished = sorted(folder.glob("*-derained.png"))
+    assert 1 <= len(finished) < 12
+    for path in finished:  # every output present is complete
+        with Image.open(path) as im:
+            im.load()
+            assert im.size == (384, 288)
+
+    resumed = cli("derain", folder, "--tile", "128", "--json", "-")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)["summary"]
+    assert summary["skipped"] == len(finished) and summary["done"] == 12 - len(finished)
+
+
+def test_help_does_not_import_torch(weights_home):
+    for args in (["--help"], ["denoise", "--help"], ["upscale", "--help"], ["models", "--help"],
+                 ["--version"]):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "imgrestore", *args],
+            env=_env(weights_home), capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+        assert "torch" not in imported, args
+
+
+def test_torchrun_processes_each_file_once(weights_home, photos, tmp_path):
+    report_path = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         "-m", "imgrestore", "denoise", str(photos), "--device", "cpu", "--json",
+         str(report_path)],
+        env=_env(weights_home), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(report_path.read_text())
+    inputs = [f["input"] for f in report["files"]]
+    assert sorted(inputs) == sorted(str(p) for p in photos.glob("*.jpg") if "-" not in p.name)
+    assert len(inputs) == len(set(inputs)) == 5
+    assert all(f["status"] == "done" for f in report["files"])
