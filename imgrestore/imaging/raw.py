@@ -40,7 +40,10 @@ def decode_raw(data: bytes, meta_base: dict, max_pixels: int | None) -> LoadedIm
     except ImageError:
         raise
     except Exception as exc:  # LibRawError subclasses, MemoryError from odd headers...
-        reason = str(exc).strip() or type(exc).__name__
+        detail = exc.args[0] if len(exc.args) == 1 else str(exc)  # LibRaw's are bytes
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        reason = str(detail).strip() or type(exc).__name__
         raise ImageError(name, f"RAW file that LibRaw cannot decode ({reason})") from None
 
     exif = exif_from_tiff(data) if data[:4] in _TIFF_HEADERS else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import threading
 from pathlib import Path
 from typing import Any
@@ -157,14 +158,16 @@ def _finish(
 
 def _decode_png16(data: bytes, base: dict[str, Any], limit: int | None) -> LoadedImage:
     name = base["name"]
-    im = _open_pillow(data, name, limit)  # header and metadata chunks only
+    im = _open_pillow(data, name, limit, "PNG")  # header and metadata chunks only
     info = dict(im.info)
-    exif_obj = im.getexif()
-    text = getattr(im, "text", {})
     try:
         samples = png16.decode_png16(data)
     except Exception as exc:
         raise ImageError(name, f"truncated or corrupt PNG ({_reason(exc)})") from None
+    try:  # Pillow decodes (at 8 bits) to reach chunks after the pixels
+        exif_obj, text = im.getexif(), getattr(im, "text", {})
+    except Exception:  # metadata never fails an image that decoded
+        exif_obj, text = {}, {}
     channels = samples.shape[2] if samples.ndim == 3 else 1
     mode = {1: "I;16", 2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
     return _finish(
@@ -199,6 +202,9 @@ def _decode_tiff(
     samples = samples[:, :, : colour_channels + (1 if has_alpha else 0)]
     if info.is_float:
         samples = samples.astype(np.float32)
+        if not np.isfinite(samples).all():
+            samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=0.0)
+            notes.append("NaN or infinite floating-point samples set to 0 or 1")
         if samples.min() < 0 or samples.max() > 1:
             notes.append("floating-point values outside [0, 1] were clipped")
     elif samples.dtype.itemsize > 2:
@@ -234,7 +240,7 @@ def _decode_tiff(
     )
 
 
-def _open_pillow(data: bytes, name: str, limit: int | None):
+def _open_pillow(data: bytes, name: str, limit: int | None, kind: str):
     from PIL import Image, UnidentifiedImageError
 
     with _PILLOW_OPEN_LOCK:
@@ -243,13 +249,41 @@ def _open_pillow(data: bytes, name: str, limit: int | None):
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise ImageError(name, "not an image, or a format Pillow cannot read") from None
+            raise ImageError(name, _header_reason(data, kind, None)) from None
         except Exception as exc:
-            raise ImageError(name, f"corrupt image header ({_reason(exc)})") from None
+            raise ImageError(name, _header_reason(data, kind, exc)) from None
         finally:
             Image.MAX_IMAGE_PIXELS = saved
     check_pixels(name, im.width, im.height, limit)
     return im
+
+
+def _header_reason(data: bytes, kind: str, exc: Exception | None) -> str:
+    """Why Pillow could not open a file whose content sniffed as ``kind``.
+
+    ``Image.open`` hides the plugin's own error behind "cannot identify image
+    file"; we know the format, so we ask that plugin again for the real reason.
+    """
+    from PIL import Image
+
+    if exc is None:
+        factory = Image.OPEN.get(kind, (None, None))[0]
+        try:
+            if factory is not None:
+                factory(io.BytesIO(data))
+        except Exception as plugin_exc:
+            exc = plugin_exc
+    if exc is None:
+        return f"not an image, or a {kind} variant Pillow cannot read"
+    text = _reason(exc)
+    if text == "not identified by this driver":  # Pillow found no size in the header
+        text = "no image size in its header"
+    short = "truncat" in text.lower()
+    if any(isinstance(e, (EOFError, struct.error)) for e in (exc, exc.__cause__, exc.__context__)):
+        short, text = True, "the file ends inside its header"
+    if kind == "WEBP" and len(data) >= 8:  # RIFF declares the file's length
+        short = short or struct.unpack_from("<I", data, 4)[0] + 8 > len(data)
+    return f"{'truncated' if short else 'corrupt'} {kind} file ({text})"
 
 
 def _orientation(exif_obj) -> int:
@@ -291,7 +325,7 @@ def _decode_pillow(data: bytes, base: dict[str, Any], limit: int | None, kind: s
     from PIL import Image, ImageCms
 
     name = base["name"]
-    im = _open_pillow(data, name, limit)
+    im = _open_pillow(data, name, limit, kind)
     fmt = {"MPO": "JPEG"}.get(im.format or kind, im.format or kind)
     mode = im.mode
     info = dict(im.info)

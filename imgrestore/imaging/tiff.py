@@ -61,6 +61,8 @@ def tiff_info(data: bytes) -> TiffInfo:
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        if not tif.pages:
+            raise ValueError("no readable image directory")
         page = tif.pages.first
         extrasamples = tuple(page.extrasamples or ())
         icc = _tag(page, TAG_ICC)

@@ -47,6 +47,7 @@ def test_broken_raw_names_the_file(inputs) -> None:
     with pytest.raises(ImageError, match="LibRaw cannot decode") as err:
         read_image(path)
     assert str(err.value).startswith(str(path))
+    assert "b'" not in str(err.value)  # LibRaw's message as text, not a bytes repr
 
 
 def test_raw_respects_max_pixels(inputs) -> None:

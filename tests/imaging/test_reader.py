@@ -192,7 +192,7 @@ def _jpeg_bytes() -> bytes:
         ("notes.jpg", b"Dear diary, this is not a photo.\n", "not an image"),
         ("cut.jpg", _jpeg_bytes()[:700], "truncated"),
         ("bomb.png", _png_claiming(100_000, 100_000), "decompression bomb"),
-        ("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00", "not an image"),
+        ("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00", "truncated PNG file"),
         ("junk.tif", b"II*\x00\xff\xff\xff\x00junk", "TIFF"),
         ("junk.dng", b"II*\x00\x08\x00\x00\x00junkjunk", "LibRaw"),
         ("junk.cr3", b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01", "LibRaw"),
@@ -205,6 +205,60 @@ def test_bad_files_name_the_file(inputs, name: str, data: bytes, reason: str) ->
     message = str(err.value)
     assert message.startswith(str(path)) and reason in message
     assert "\n" not in message and err.value.path == str(path)
+
+
+def _webp_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rng_image(32, 32, 3)).save(buf, "WEBP", quality=80)
+    return buf.getvalue()
+
+
+def _png_bytes(samples: np.ndarray | None = None) -> bytes:
+    if samples is not None and samples.dtype == np.uint16:
+        import imagecodecs
+
+        return bytes(imagecodecs.png_encode(samples))
+    buf = io.BytesIO()
+    Image.fromarray(rng_image(16, 16, 3) if samples is None else samples).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _bad_ihdr_crc() -> bytes:
+    data = bytearray(_png_bytes())
+    data[29] ^= 0xFF  # IHDR's checksum
+    return bytes(data)
+
+
+_UNOPENABLE = [
+    ("crc.png", _bad_ihdr_crc(), "corrupt PNG file (broken PNG file (bad header checksum"),
+    ("zero.png", _png_claiming(0, 0), "corrupt PNG file (no image size in its header)"),
+    ("ihdr_only.png", _png_bytes()[:33], "truncated PNG file (the file ends inside"),
+    ("markers.jpg", b"\xff\xd8\xff\xd9", "corrupt JPEG file (no image size in its header)"),
+    ("cut.webp", _webp_bytes()[:100], "truncated WEBP file"),
+    ("cut16.png", _png_bytes(rng_image(16, 16, 3, np.uint16))[:200],
+     "truncated or corrupt PNG"),
+    ("no_ifd.tif", b"II*\x00" + struct.pack("<I", 10**6) + bytes(64),
+     "corrupt TIFF (no readable image directory)"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), _UNOPENABLE, ids=[c[0] for c in _UNOPENABLE])
+def test_unopenable_files_get_a_precise_reason(inputs, name: str, data: bytes, reason: str) -> None:
+    """Image.open only says "cannot identify"; the format is known, so its plugin says why.
+    A 16-bit PNG cut short is an ImageError too (it was an OSError from Pillow)."""
+    path = inputs.add(name, data)
+    with pytest.raises(ImageError) as err:
+        read_image(path)
+    assert str(err.value) == f"{path}: {err.value.reason}" and reason in err.value.reason
+
+
+def test_nan_and_infinity_in_float_tiff_become_finite(inputs) -> None:
+    samples = np.full((4, 5, 3), 0.5, np.float32)
+    samples[0, :3, 0] = [np.nan, np.inf, -np.inf]
+    loaded = read_image(inputs.tiff("nan.tif", samples, photometric="rgb"))
+    assert np.isfinite(loaded.pixels).all()
+    np.testing.assert_array_equal(loaded.pixels[0, :4, 0], [0.0, 1.0, 0.0, 0.5])
+    assert any("NaN" in note for note in loaded.meta.notes)
 
 
 def test_bomb_message_names_the_option(inputs) -> None:
