@@ -12,9 +12,13 @@ import sys
 
 def main() -> None:
     """Console-script entry point (``imgrestore``)."""
+    import warnings
+
     from imgrestore.cli.app import app
     from imgrestore.errors import ImgRestoreError
 
+    # Library warnings (e.g. Pillow on damaged EXIF) as one line, without source code.
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
         app()
     except ImgRestoreError as error:

@@ -201,3 +201,37 @@ def test_torchrun_processes_each_file_once(weights_home, photos, tmp_path):
     assert sorted(inputs) == sorted(str(p) for p in photos.glob("*.jpg") if "-" not in p.name)
     assert len(inputs) == len(set(inputs)) == 5
     assert all(f["status"] == "done" for f in report["files"])
+
+
+def test_corpus_of_unusual_and_broken_files_in_one_batch(cli, tmp_path):
+    from imgrestore.imaging import read_image
+
+    from .corpus import make_corpus
+
+    folder = tmp_path / "corpus"
+    cases = make_corpus(folder)
+    before = _fingerprint(folder)
+    out = tmp_path / "out"
+
+    done = cli("denoise", folder, "-o", out, "--json", "-")
+
+    assert done.returncode == 1
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr
+    report = json.loads(done.stdout)
+    files = {Path(f["input"]).name: f for f in report["files"]}
+    for case in cases:
+        if case.ignored:
+            assert str(folder / case.name) in report["ignored"]
+            continue
+        result = files[case.name]
+        if case.usable:
+            assert result["status"] == "done", (case.name, result["error"])
+            assert read_image(result["output"]).pixels.shape[:2] == case.size
+        else:
+            assert result["status"] == "failed", case.name
+            assert case.name in result["error"] and case.reason in result["error"].lower()
+            assert case.name in stderr
+    assert _fingerprint(folder) == before
+    assert not _stray_files(out) and not _stray_files(folder)
+    assert len(list(out.iterdir())) == sum(c.usable for c in cases)
