@@ -233,14 +233,29 @@ def _process(
     from imgrestore.imaging import encode_image, read_image, write_image
 
     model_name = " -> ".join(m.name for m in chain.models)
+    # Seconds each job spent being read, restored and written (not waiting in a queue).
+    busy: dict[int, float] = {}
 
+    def timed(stage: Callable[..., Any]) -> Callable[..., Any]:
+        def run_stage(job: Job, *args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return stage(job, *args)
+            finally:
+                busy[id(job)] = busy.get(id(job), 0.0) + time.perf_counter() - start
+
+        return run_stage
+
+    @timed
     def read(job: Job) -> LoadedImage:
         source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
         return read_image(source, max_pixels=request.max_pixels)
 
+    @timed
     def process(job: Job, image: LoadedImage) -> _Restored:
         return chain(image, progress=lambda done, total: events.tiles(job, done, total))
 
+    @timed
     def write(job: Job, result: _Restored) -> str:
         options = dict(format=job.format, quality=request.quality,
                        strip_metadata=request.strip_metadata)
@@ -256,7 +271,7 @@ def _process(
         job = outcome.job
         if outcome.ok:
             result = FileResult(job.name, outcome.value, "done", None,
-                                round(outcome.seconds, 3), model_name)
+                                round(busy.get(id(job), 0.0), 3), model_name)
         else:
             error = outcome.error
             assert error is not None
@@ -264,7 +279,7 @@ def _process(
                 traceback.print_exception(error, file=sys.stderr)
             result = FileResult(
                 job.name, _str(job.dest), "failed", _one_line(job, error),
-                round(outcome.seconds, 3), model_name,
+                round(busy.get(id(job), 0.0), 3), model_name,
                 device_error=isinstance(error, DeviceError),
             )
         _record(report, events, result)
