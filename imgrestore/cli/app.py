@@ -36,3 +36,12 @@ def _root(
     ] = False,
 ) -> None:
     """Restore photos with MPRNet, MIRNet and MIRNet-v2."""
+
+
+def _register() -> None:
+    from imgrestore.cli.train import train_command
+
+    app.command("train")(train_command)
+
+
+_register()
