@@ -218,7 +218,15 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
 
 def recipe_from_dict(data: Mapping[str, Any], *, where: object = "recipe") -> Recipe:
     """Build a checked :class:`Recipe` from nested mappings."""
-    return _build(Recipe, data, where, "")
+    from imgrestore.training.degrade import check_spec
+
+    recipe = _build(Recipe, data, where, "")
+    if recipe.data.degradation:
+        try:
+            check_spec(recipe.data.degradation)
+        except ValueError as exc:
+            raise UsageError(f"{where}: data.degradation: {exc}") from None
+    return recipe
 
 
 def apply_overrides(recipe: Recipe, overrides: Iterable[str]) -> Recipe:
