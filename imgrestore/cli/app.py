@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
+from imgrestore.cli import models, tasks, train
 
 app = typer.Typer(
     name="imgrestore",
@@ -15,6 +16,9 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
+
+
+app.add_typer(models.app, name="models")
 
 
 def _print_version(value: bool) -> None:
@@ -38,10 +42,5 @@ def _root(
     """Restore photos with MPRNet, MIRNet and MIRNet-v2."""
 
 
-def _register() -> None:
-    from imgrestore.cli.train import train_command
-
-    app.command("train")(train_command)
-
-
-_register()
+tasks.register(app)
+app.command("train")(train.train_command)

@@ -1,0 +1,192 @@
+"""From command-line inputs to a plan: which file goes where, and what is skipped.
+
+Planning reads no pixels (at most the first bytes of a file, to tell images from other
+files), so ``--dry-run`` is instant and a rerun that only skips finished outputs costs
+almost nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from imgrestore.errors import UsageError
+from imgrestore.imaging.formats import (
+    CANONICAL_SUFFIX,
+    IMAGE_SUFFIXES,
+    RAW_SUFFIXES,
+    SUFFIX_FORMAT,
+    normalize_format,
+    sniff_format,
+)
+
+STDIO = "-"
+
+JobState = Literal["todo", "skip", "fail"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One image to restore. ``source``/``dest`` None mean stdin/stdout."""
+
+    source: Path | None
+    dest: Path | None
+    #: Output format for the writer (canonical name), or None for "same as the input".
+    format: str | None = None
+    state: JobState = "todo"
+    #: Why the job is skipped or failed before it starts.
+    reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.source) if self.source is not None else "<stdin>"
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    #: Files found in folders that are not images (sidecars, notes...): not processed,
+    #: not failures; listed in the report.
+    ignored: list[Path] = field(default_factory=list)
+
+    @property
+    def todo(self) -> list[Job]:
+        return [j for j in self.jobs if j.state == "todo"]
+
+
+def _image_format(path: Path) -> str | None:
+    """Canonical format of ``path`` by content (``RAW`` for camera files), or None."""
+    try:
+        with path.open("rb") as f:
+            kind = sniff_format(f.read(64))
+    except OSError:
+        return None
+    if kind == "TIFF" and path.suffix.lower() in RAW_SUFFIXES:
+        return "RAW"
+    return kind
+
+
+def output_suffix_for(source: Path, format: str | None) -> str:
+    """The suffix an output of ``source`` gets: ``--format``'s, else the input's own.
+
+    Camera RAW files become 16-bit TIFF. A file whose content disagrees with its
+    extension gets the suffix of its content.
+    """
+    if format is not None:
+        return CANONICAL_SUFFIX[format]
+    kind = _image_format(source)
+    if kind == "RAW" or source.suffix.lower() in RAW_SUFFIXES:
+        return CANONICAL_SUFFIX["TIFF"]
+    if kind is None or SUFFIX_FORMAT.get(source.suffix.lower()) == kind:
+        return source.suffix
+    return CANONICAL_SUFFIX.get(kind, source.suffix)
+
+
+def _looks_like_our_output(path: Path, suffix: str) -> bool:
+    return path.stem.endswith(suffix)
+
+
+def _expand(
+    inputs: Sequence[str], recursive: bool, suffix: str
+) -> tuple[list[tuple[Path, Path | None]], list[Path], list[Job]]:
+    """Files to process as (file, folder it was found in), ignored files, failed inputs."""
+    found: list[tuple[Path, Path | None]] = []
+    ignored: list[Path] = []
+    failed: list[Job] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            walker = sorted(path.rglob("*") if recursive else path.iterdir())
+            for child in walker:
+                if not child.is_file() or child.name.startswith("."):
+                    continue
+                if _looks_like_our_output(child, suffix):
+                    continue  # an earlier run's output beside its input
+                known = child.suffix.lower() in IMAGE_SUFFIXES
+                if known or _image_format(child) is not None:
+                    found.append((child, path))
+                else:
+                    ignored.append(child)
+        elif path.exists():
+            found.append((path, None))
+        elif glob.has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=recursive))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                failed.append(Job(path, None, state="fail", reason="no file matches this pattern"))
+            found.extend((m, None) for m in files)
+        else:
+            failed.append(Job(path, None, state="fail", reason="no such file or folder"))
+    return found, ignored, failed
+
+
+def plan_jobs(
+    inputs: Sequence[str],
+    *,
+    suffix: str,
+    output: str | None = None,
+    recursive: bool = False,
+    format: str | None = None,
+    overwrite: bool = False,
+) -> Plan:
+    """Plan the jobs for ``inputs`` (files, folders, glob patterns, or ``-`` for stdin).
+
+    Outputs go beside their input as ``<stem><suffix><ext>`` unless ``output`` names a
+    file (one input) or a folder (created if needed; with ``recursive`` the folder
+    tree under each input folder is mirrored). Existing outputs are skipped unless
+    ``overwrite``; an output that would replace an input is refused; two inputs that
+    would share an output name are told apart by their original extension.
+    """
+    fmt = normalize_format(format) if format else None
+    if STDIO in inputs:
+        if len(inputs) != 1:
+            raise UsageError("'-' (stdin) cannot be combined with other inputs")
+        dest = None if output in (None, STDIO) else Path(output)
+        return Plan([Job(None, dest, fmt)])
+    if output == STDIO:
+        raise UsageError("'-o -' (stdout) needs '-' (stdin) as the input")
+
+    found, ignored, jobs = _expand(inputs, recursive, suffix)
+    out = Path(output) if output else None
+    single_file_output = (
+        out is not None and len(found) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+        and not out.is_dir() and out.suffix != ""
+    )
+    if out is not None and not single_file_output and out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
+
+    sources = {src.resolve() for src, _ in found}
+    claimed: dict[Path, Path] = {}
+    for src, base in found:
+        ext = output_suffix_for(src, fmt)
+        if single_file_output:
+            dest = out
+        else:
+            folder = src.parent if out is None else out
+            if out is not None and base is not None and recursive:
+                folder = out / src.parent.relative_to(base)
+            dest = folder / f"{src.stem}{suffix}{ext}"
+            if dest.resolve() in claimed:
+                dest = folder / f"{src.stem}_{src.suffix.lstrip('.')}{suffix}{ext}"
+        assert dest is not None
+        key = dest.resolve()
+        if key in sources:
+            jobs.append(Job(src, dest, fmt, "fail", "output would overwrite an input; refused"))
+        elif key in claimed:
+            jobs.append(Job(src, dest, fmt, "fail", f"same output as {claimed[key]}; refused"))
+        elif dest.exists() and not overwrite:
+            claimed[key] = src
+            jobs.append(Job(src, dest, fmt, "skip", "output exists (use --overwrite to redo)"))
+        else:
+            claimed[key] = src
+            jobs.append(Job(src, dest, fmt))
+    return Plan(jobs, ignored)
+
+
+def make_parent(dest: Path) -> None:
+    """Create the folder an output goes into."""
+    os.makedirs(dest.parent, exist_ok=True)

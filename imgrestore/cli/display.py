@@ -1,0 +1,136 @@
+"""Everything the task commands show: progress, per-file lines, the summary.
+
+All of it goes to stderr (stdout may carry an image or a JSON report). On a terminal
+there is a progress bar for files and one for the tiles of a large image; without one
+(pipes, CI) each file gets one plain line. ``NO_COLOR`` is honoured by Rich.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from imgrestore.batch.plan import Job
+    from imgrestore.batch.report import FileResult, Report
+
+_STYLE = {"done": "green", "skipped": "yellow", "failed": "red", "planned": "cyan"}
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+class BatchDisplay:
+    """Implements :class:`imgrestore.batch.run.Events` for the terminal."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
+        self.console = stderr_console()
+        self.quiet = quiet
+        self.verbose = verbose
+        self.live = self.console.is_terminal and not quiet
+        self._lock = threading.Lock()
+        self._progress: Progress | None = None
+        self._files: TaskID | None = None
+        self._tiles: TaskID | None = None
+
+    # --- Events -----------------------------------------------------------------------
+
+    def notice(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+
+    def start(self, report: Report, todo: int) -> None:
+        if not self.quiet:
+            models = " -> ".join(report.models)
+            self.console.print(
+                f"{report.task}: {todo} file{'s' * (todo != 1)} with {escape(models)} "
+                f"on {report.device} ({report.precision})", soft_wrap=True,
+            )
+        if self.live:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
+                transient=True,
+            )
+            self._files = self._progress.add_task("files", total=todo)
+            self._progress.start()
+
+    def tiles(self, job: Job, done: int, total: int) -> None:
+        if self._progress is None or total <= 1:
+            return
+        with self._lock:
+            if self._tiles is None:
+                self._tiles = self._progress.add_task("tiles", total=total)
+            self._progress.update(self._tiles, completed=done, total=total,
+                                  description=f"tiles of {escape(job.name)}")
+
+    def file_done(self, result: FileResult) -> None:
+        with self._lock:
+            if self._progress is not None and self._files is not None and result.status in (
+                "done", "failed"
+            ):
+                self._progress.advance(self._files)
+                if self._tiles is not None:
+                    self._progress.remove_task(self._tiles)
+                    self._tiles = None
+            self._line(result)
+
+    # --- output -----------------------------------------------------------------------
+
+    def _line(self, result: FileResult) -> None:
+        if result.status == "failed":
+            self.console.print(f"[red]failed[/red] {escape(result.error or '')}", soft_wrap=True)
+            return
+        if self.quiet or (result.status == "skipped" and not self.verbose and self.live):
+            return
+        style = _STYLE[result.status]
+        where = f" -> {escape(result.output)}" if result.output else ""
+        extra = f" ({escape(result.error)})" if result.error else ""
+        timing = f" {result.seconds:.1f}s" if result.status == "done" else ""
+        self.console.print(
+            f"[{style}]{result.status}[/{style}] {escape(result.input)}{where}{timing}{extra}",
+            soft_wrap=True, markup=True,
+        )
+
+    def finish(self, report: Report) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self.quiet:
+            return
+        counts = report.counts()
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for column in ("done", "skipped", "failed", "ignored", "time"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            str(counts.get("done", 0) + counts.get("planned", 0)), str(counts.get("skipped", 0)),
+            str(counts.get("failed", 0)), str(len(report.ignored)), f"{report.seconds:.1f}s",
+        )
+        self.console.print(table)
+        if report.interrupted:
+            self.console.print("[yellow]interrupted: rerun the same command to resume[/yellow]")
+
+
+def print_error(message: str) -> None:
+    """One red line on stderr."""
+    console = stderr_console()
+    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
+
+
+def is_stdout_terminal() -> bool:
+    return sys.stdout.isatty()

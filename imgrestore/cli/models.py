@@ -1,0 +1,221 @@
+"""``imgrestore models ...``: list, download, import, verify, locate, remove and push models.
+
+Parsing and display only; the work is in :mod:`imgrestore.zoo`, imported inside the
+commands so that ``imgrestore models --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="models",
+    help="Manage model weights: the cache, downloads, imports and the Hugging Face Hub.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the project's errors into one line on stderr and their exit code."""
+    from imgrestore.errors import ImgRestoreError
+
+    try:
+        yield
+    except ImgRestoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _card_row(card: Any) -> dict[str, Any]:
+    from imgrestore.zoo.loading import is_cached
+
+    bench = card.benchmark
+    return {
+        "name": card.name,
+        "aliases": list(card.aliases),
+        "task": card.task,
+        "family": card.family,
+        "configuration": card.config,
+        "scale": card.scale,
+        "input": card.input_kind,
+        "style": card.style,
+        "params": card.params,
+        "licence": card.licence,
+        "cached": is_cached(card),
+        "default": card.default,
+        "automatic": card.automatic,
+        "training_data": card.training_data,
+        "benchmark": None if bench is None else
+        {"dataset": bench.dataset, "psnr": bench.psnr, "ssim": bench.ssim},
+        "sources": [
+            {"kind": s.kind, "location": s.location, "filename": s.filename,
+             "sha256": s.sha256}
+            for s in card.sources
+        ],
+    }
+
+
+@app.command("list")
+def list_models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the known models, whether each is cached, and each task's default.
+
+    Example: [bold]imgrestore models list --json[/bold]
+    """
+    from imgrestore.zoo.cards import CARDS
+
+    rows = [_card_row(c) for c in CARDS.values()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    for column in ("task", "family", "params", "licence", "cached", "default", "get"):
+        table.add_column(column)
+    for r in rows:
+        task = r["task"] + (f" x{r['scale']}" if r["scale"] > 1 else "")
+        task += f" ({r['style']})" if r["style"] else ""
+        task += " (dual-pixel)" if r["input"] == "dual_pixel" else ""
+        table.add_row(
+            r["name"], task, r["family"], f"{r['params'] / 1e6:.1f} M",
+            "non-commercial" if "non-commercial" in r["licence"] else r["licence"],
+            "yes" if r["cached"] else "", "yes" if r["default"] else "",
+            "auto" if r["automatic"] else "import",
+        )
+    Console().print(table)
+
+
+@app.command()
+def download(
+    names: Annotated[list[str], typer.Argument(help="Model names, aliases or hf:owner/repo.")],
+) -> None:
+    """Download models into the cache (GitHub releases, the Hugging Face Hub).
+
+    Example: [bold]imgrestore models download denoise upscale-x4[/bold]
+    """
+    from imgrestore.errors import ImgRestoreError, WeightsError
+    from imgrestore.zoo import hub
+    from imgrestore.zoo.cards import card
+    from imgrestore.zoo.loading import ensure_cached
+
+    failed: ImgRestoreError | None = None
+    for name in names:
+        try:
+            folder = hub.fetch(name) if hub.is_hub_ref(name) else ensure_cached(card(name))
+        except ImgRestoreError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            failed = exc
+            continue
+        typer.echo(f"{name}: {folder}")
+    if failed is not None:
+        code = failed.exit_code if len(names) == 1 else WeightsError.exit_code
+        raise typer.Exit(int(code))
+
+
+@app.command("import")
+def import_weights(
+    file: Annotated[Path, typer.Argument(help="A weights file you downloaded (.pth).")],
+    name: Annotated[str, typer.Option("--as", help="The model these weights are.")],
+) -> None:
+    """Check a downloaded weights file and keep it in the cache as safetensors.
+
+    For the models published only on Google Drive (`imgrestore models list` says
+    "import"). The file itself is left as it is.
+
+    Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
+    """
+    from imgrestore.zoo.loading import import_file
+
+    with _errors():
+        folder = import_file(file, name)
+    typer.echo(f"{name}: {folder}")
+
+
+@app.command()
+def verify() -> None:
+    """Re-hash every cached model against the sha256 recorded when it was stored."""
+    from imgrestore.errors import WeightsError
+    from imgrestore.zoo import cache
+    from imgrestore.zoo.modeldir import WEIGHTS_FILE, read_meta
+
+    bad = 0
+    folders = cache.cached_dirs()
+    for folder in folders:
+        try:
+            meta = read_meta(folder)
+            weights = folder / WEIGHTS_FILE
+            if not weights.is_file():
+                raise WeightsError(f"{folder.name}: {WEIGHTS_FILE} is missing")
+            if meta.sha256 is None:
+                raise WeightsError(f"{folder.name}: no sha256 recorded")
+            digest = cache.sha256_file(weights)
+            if digest != meta.sha256:
+                raise WeightsError(f"{folder.name}: corrupt (sha256 {digest}, recorded "
+                                   f"{meta.sha256}); remove and download or import it again")
+        except WeightsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            bad += 1
+            continue
+        typer.echo(f"{folder.name}: ok")
+    typer.echo(f"{len(folders) - bad} of {len(folders)} cached models verified", err=True)
+    if bad:
+        raise typer.Exit(int(WeightsError.exit_code))
+
+
+@app.command()
+def path(
+    name: Annotated[str | None, typer.Argument(help="A model; omit for the cache root.")] = None,
+) -> None:
+    """Print where the cache is (IMGRESTORE_HOME), or where one model is kept."""
+    from imgrestore.zoo import cache
+    from imgrestore.zoo.cards import card
+
+    with _errors():
+        typer.echo(cache.model_dir(card(name).name) if name else cache.home())
+
+
+@app.command()
+def remove(
+    names: Annotated[list[str], typer.Argument(help="Models to delete from the cache.")],
+) -> None:
+    """Delete cached models (download or import them again to get them back)."""
+    from imgrestore.errors import WeightsError
+    from imgrestore.zoo import cache
+    from imgrestore.zoo.cards import card
+
+    with _errors():
+        for name in names:
+            canonical = card(name).name
+            if not cache.remove(canonical):
+                raise WeightsError(f"{canonical}: not in the cache")
+            typer.echo(f"{canonical}: removed")
+
+
+@app.command()
+def push(
+    folder: Annotated[Path, typer.Argument(help="A model folder, e.g. a training run.")],
+    repo: Annotated[str, typer.Argument(help="hf:owner/repo[@branch]")],
+    private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
+    message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+) -> None:
+    """Publish a model (model.safetensors + imgrestore.json) to the Hugging Face Hub.
+
+    Example: [bold]imgrestore models push runs/denoise-1 hf:me/my-denoiser[/bold]
+    """
+    from imgrestore.zoo import hub
+
+    with _errors():
+        url = hub.push(folder, repo, private=private, message=message)
+    typer.echo(url)

@@ -1,0 +1,146 @@
+"""Options shared by the task commands, defined once (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+_IO = "Input and output"
+_MODEL = "Model"
+_ENGINE = "Device and tiling"
+_RUN = "Batch behaviour"
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        help="Photos, folders or glob patterns ('-' reads one image from stdin).",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o",
+        help="Output file (one input), folder (several), or '-' for stdout. "
+        "Default: beside each input, e.g. photo-denoised.jpg.",
+        rich_help_panel=_IO,
+    ),
+]
+Recursive = Annotated[
+    bool,
+    typer.Option("--recursive", "-r", help="Go into sub-folders (mirrored under -o).",
+                 rich_help_panel=_IO),
+]
+Suffix = Annotated[
+    str | None,
+    typer.Option(help="Text added to output names (default: -denoised, -x2, ...).",
+                 rich_help_panel=_IO),
+]
+Format = Annotated[
+    str | None,
+    typer.Option("--format", "-f",
+                 help="Output format: jpg, png, tif, webp, ... (default: the input's; RAW: tif).",
+                 rich_help_panel=_IO),
+]
+Quality = Annotated[
+    int | None,
+    typer.Option(min=1, max=100, help="JPEG/WebP quality (default 95).", rich_help_panel=_IO),
+]
+StripMetadata = Annotated[
+    bool,
+    typer.Option("--strip-metadata",
+                 help="Do not copy EXIF/XMP (the ICC profile is always kept).",
+                 rich_help_panel=_IO),
+]
+Overwrite = Annotated[
+    bool,
+    typer.Option("--overwrite",
+                 help="Redo outputs that exist (default: skip them, so reruns resume).",
+                 rich_help_panel=_IO),
+]
+MaxPixels = Annotated[
+    int | None,
+    typer.Option("--max-pixels",
+                 help="Largest image to open, in pixels (guards against decompression bombs).",
+                 rich_help_panel=_IO),
+]
+Model = Annotated[
+    str | None,
+    typer.Option("--model", "-m",
+                 help="Model: a name from 'imgrestore models list', 'builtin', a weights "
+                 "file, a model folder, or hf:owner/repo[@revision].",
+                 rich_help_panel=_MODEL),
+]
+Weights = Annotated[
+    Path | None,
+    typer.Option("--weights", help="Load these weights (.pth or .safetensors) for --model.",
+                 rich_help_panel=_MODEL),
+]
+Strength = Annotated[
+    float,
+    typer.Option(min=0.0, max=1.0, help="Blend with the original: 1 = full effect.",
+                 rich_help_panel=_MODEL),
+]
+Then = Annotated[
+    list[str] | None,
+    typer.Option("--then",
+                 help="Run another task on the result, without intermediate files "
+                 "(e.g. --then upscale). Repeatable.",
+                 rich_help_panel=_MODEL),
+]
+Tile = Annotated[
+    str,
+    typer.Option("--tile", "-t",
+                 help="Tile size in pixels, 'auto' (largest that fits in memory) or 0 "
+                 "(whole image).",
+                 rich_help_panel=_ENGINE),
+]
+TileOverlap = Annotated[
+    int,
+    typer.Option("--tile-overlap", min=0, help="Overlap of neighbouring tiles in pixels.",
+                 rich_help_panel=_ENGINE),
+]
+Device = Annotated[
+    str,
+    typer.Option("--device", "-d", help="auto, cpu, cuda, cuda:N or mps.",
+                 rich_help_panel=_ENGINE),
+]
+Precision = Annotated[
+    str,
+    typer.Option("--precision", help="auto, fp32, fp16 or bf16 (auto: fp32 on CPU).",
+                 rich_help_panel=_ENGINE),
+]
+MaxMemory = Annotated[
+    str | None,
+    typer.Option("--max-memory", help="Memory budget for tiling, e.g. 4G (default: what is free).",
+                 rich_help_panel=_ENGINE),
+]
+Compile = Annotated[
+    bool,
+    typer.Option("--compile", help="Compile the network with torch.compile (pays off on big "
+                 "batches).", rich_help_panel=_ENGINE),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what would be done; restore nothing.",
+                 rich_help_panel=_RUN),
+]
+FailFast = Annotated[
+    bool,
+    typer.Option("--fail-fast", help="Stop at the first file that fails.", rich_help_panel=_RUN),
+]
+JsonReport = Annotated[
+    str | None,
+    typer.Option("--json", help="Write a machine-readable report to this file ('-': stdout).",
+                 rich_help_panel=_RUN),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print errors only.", rich_help_panel=_RUN)
+]
+Verbose = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Print more (tracebacks of unexpected errors).",
+                 rich_help_panel=_RUN),
+]

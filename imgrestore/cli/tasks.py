@@ -1,0 +1,222 @@
+"""The five task commands: denoise, deblur, derain, enhance, upscale.
+
+Each command only gathers its options into a :class:`imgrestore.batch.run.Request`;
+:func:`execute` runs it and turns the report into output and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from imgrestore.cli import options as opt
+from imgrestore.errors import UsageError
+from imgrestore.tasks import TASKS
+
+if TYPE_CHECKING:
+    from imgrestore.batch.run import Request
+
+EXAMPLES = {
+    "denoise": "imgrestore denoise photo.jpg\n\n"
+    "imgrestore denoise -r holiday/ -o restored/ --json report.json\n\n"
+    "imgrestore denoise --then upscale --scale 2 photo.jpg",
+    "deblur": "imgrestore deblur shaky.jpg\n\nimgrestore deblur --model mprnet_deblurring *.png",
+    "derain": "imgrestore derain street.jpg -o street-clear.jpg",
+    "enhance": "imgrestore enhance night.jpg\n\nimgrestore enhance --style retouch flat.tif",
+    "upscale": "imgrestore upscale --scale 4 small.png\n\nimgrestore upscale -s 2 -f png scans/",
+}
+
+Scale = Annotated[
+    int | None,
+    typer.Option("--scale", "-s", min=2, max=4,
+                 help="Upscale factor 2, 3 or 4 (for upscale, also in --then chains; "
+                 "default 2).", rich_help_panel="Model"),
+]
+Style = Annotated[
+    str | None,
+    typer.Option("--style",
+                 help="Enhance style: lowlight (LOL) or retouch (MIT-Adobe FiveK; default "
+                 "lowlight). Also applies to enhance in --then chains.", rich_help_panel="Model"),
+]
+
+EXIT_CODES = (
+    "\n\n[bold]Exit codes[/bold]: 0 all done (or skipped) · 1 some files failed (the others "
+    "were restored) · 2 usage error · 3 weights unavailable · 4 device unusable or out of "
+    "memory · 130 interrupted (rerun to resume)."
+)
+
+
+def _help(task: str) -> str:
+    examples = EXAMPLES[task].replace("\n\n", "\n\n    ")
+    return f"{TASKS[task].summary}\n\n[bold]Examples[/bold]:\n\n    {examples}{EXIT_CODES}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the five task commands to ``app``."""
+    for name, command in (
+        ("denoise", denoise), ("deblur", deblur), ("derain", derain),
+        ("enhance", enhance), ("upscale", upscale),
+    ):
+        app.command(name, help=_help(name), rich_help_panel="Restore photos")(command)
+
+
+def denoise(
+    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
+    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
+    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
+    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
+    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
+    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+) -> None:
+    execute("denoise", locals())
+
+
+def deblur(
+    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
+    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
+    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
+    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
+    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
+    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+) -> None:
+    execute("deblur", locals())
+
+
+def derain(
+    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
+    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
+    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
+    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
+    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
+    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+) -> None:
+    execute("derain", locals())
+
+
+def enhance(
+    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
+    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
+    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
+    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
+    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
+    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+) -> None:
+    execute("enhance", locals())
+
+
+def upscale(
+    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
+    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
+    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
+    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
+    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
+    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+) -> None:
+    execute("upscale", locals())
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """The options every task command takes, as parsed."""
+
+    inputs: list[str]
+    output: str | None
+    recursive: bool
+    model: str | None
+    weights: Path | None
+    then: list[str] | None
+    scale: int | None
+    style: str | None
+    strength: float
+    tile: str
+    tile_overlap: int
+    device: str
+    precision: str
+    max_memory: str | None
+    compile: bool
+    format: str | None
+    quality: int | None
+    suffix: str | None
+    strip_metadata: bool
+    overwrite: bool
+    max_pixels: int | None
+    dry_run: bool
+    fail_fast: bool
+    json_report: str | None
+    quiet: bool
+    verbose: bool
+
+
+def build_request(task: str, o: TaskOptions) -> Request:
+    """Turn parsed options into the library's request."""
+    from imgrestore.batch.run import EngineOptions, Request, Step
+
+    steps = []
+    for i, name in enumerate([task, *(o.then or [])]):
+        if name not in TASKS:
+            raise UsageError(f"--then {name}: unknown task (choose from {', '.join(TASKS)})")
+        steps.append(
+            Step(
+                name,  # type: ignore[arg-type]
+                model=o.model if i == 0 else None,
+                weights=str(o.weights) if i == 0 and o.weights else None,
+                scale=(o.scale or 2) if name == "upscale" else None,
+                style=o.style if name == "enhance" else None,
+            )
+        )
+    if o.tile != "auto" and not o.tile.isdigit():
+        raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
+    return Request(
+        steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
+        recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
+        fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
+        strip_metadata=o.strip_metadata, max_pixels=o.max_pixels,
+        engine=EngineOptions(
+            device=o.device, precision=o.precision,
+            tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
+            max_memory=o.max_memory, compile=o.compile,
+        ),
+    )
+
+
+def execute(task: str, parsed: dict[str, object]) -> None:
+    """Run ``task`` with the parsed options, show the result, exit with the report's code."""
+    import json
+    import sys
+
+    from imgrestore.batch.run import run
+    from imgrestore.cli.display import BatchDisplay
+
+    o = TaskOptions(**parsed)  # type: ignore[arg-type]
+    request = build_request(task, o)
+    display = BatchDisplay(quiet=o.quiet, verbose=o.verbose)
+    report = run(request, display, verbose=o.verbose)
+    display.finish(report)
+    if o.json_report == "-":
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    elif o.json_report:
+        report.save(o.json_report)
+    raise typer.Exit(int(report.exit_code))

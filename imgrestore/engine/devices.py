@@ -1,0 +1,170 @@
+"""Choosing the device, the precision and the memory budget for a run.
+
+>>> device = select_device("auto")                      # CUDA, then MPS, then CPU
+>>> precision = select_precision("auto", device, safe=("fp32", "bf16"))
+>>> budget = memory_budget(device, parse_memory("6G"))  # bytes the network may use
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+from imgrestore.errors import DeviceError, UsageError
+
+Precision = Literal["fp32", "fp16", "bf16"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+}
+#: Low precisions tried by ``precision='auto'`` on a GPU, fastest first.
+_FAST_FIRST: tuple[Precision, ...] = ("fp16", "bf16")
+
+GIB = 1024**3
+#: Share of the available RAM (CPU, MPS) or free GPU memory a run may plan for.
+RAM_FRACTION = 0.5
+CUDA_FRACTION = 0.85
+#: On the CPU, tiles larger than this budget only save overlap, not time; it keeps a
+#: 24-megapixel run of any family under 4 GB. Models that prefer the whole image may
+#: use the full ``RAM_FRACTION``.
+CPU_TILE_BUDGET = int(2.0 * GIB)
+_FALLBACK_RAM = 8 * GIB
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """The device ``auto | cpu | cuda | cuda:N | mps``; auto prefers CUDA, then MPS, then CPU.
+
+    Raises :class:`~imgrestore.errors.DeviceError` for a device this machine cannot use and
+    :class:`~imgrestore.errors.UsageError` for a name that is no device.
+    """
+    name = name.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("device 'mps': Apple Metal (MPS) is not available on this machine")
+        return torch.device("mps")
+    match = re.fullmatch(r"cuda(?::(\d+))?", name)
+    if match is None:
+        raise UsageError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    if not torch.cuda.is_available():
+        why = "this PyTorch build has no CUDA support" if torch.version.cuda is None else (
+            "no CUDA GPU was found (check the driver and CUDA_VISIBLE_DEVICES)"
+        )
+        raise DeviceError(f"device {name!r}: {why}")
+    index = int(match.group(1) or torch.cuda.current_device())
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise DeviceError(f"device {name!r}: only {count} CUDA GPU(s), numbered 0 to {count - 1}")
+    return torch.device("cuda", index)
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def select_precision(
+    requested: str, device: torch.device, safe: Sequence[str] = ("fp32",)
+) -> Precision:
+    """The precision to run in: ``fp32 | fp16 | bf16``, or ``auto``.
+
+    ``auto`` is fp32 on the CPU and, on a GPU, the fastest of the precisions in ``safe``
+    (declared safe for the network) that the device supports. fp16 on the CPU is refused.
+    """
+    requested = requested.strip().lower()
+    if requested not in PRECISIONS:
+        raise UsageError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        if device.type == "cpu":
+            return "fp32"
+        for precision in _FAST_FIRST:
+            if precision in safe and supports_precision(device, precision):
+                return precision
+        return "fp32"
+    if requested == "fp16" and device.type == "cpu":
+        raise UsageError(
+            "precision fp16 is not supported on the CPU (slow and incomplete in PyTorch); "
+            "use fp32, or bf16 on a recent CPU"
+        )
+    if not supports_precision(device, requested):
+        raise DeviceError(f"device {device}: precision {requested} is not supported here")
+    return requested  # type: ignore[return-value]
+
+
+def supports_precision(device: torch.device, precision: str) -> bool:
+    """Whether ``device`` can run ``precision`` (fp16 never on the CPU)."""
+    if precision == "fp32":
+        return True
+    if device.type == "cpu":
+        return precision == "bf16"
+    if device.type == "cuda" and precision == "bf16":
+        return torch.cuda.is_bf16_supported()
+    # bf16 on MPS needs macOS 14 and is patchy; fp16 is its fast path.
+    return not (device.type == "mps" and precision == "bf16")
+
+
+def parse_memory(text: str | int | None) -> int | None:
+    """Bytes from ``'4G'``, ``'512M'``, ``'1.5GiB'``, ``'2000000000'`` or an int (None: None)."""
+    if text is None or isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?b)?\s*", text.lower())
+    if match is None:
+        raise UsageError(f"memory size {text!r}: use a number with K, M, G or T, e.g. 4G")
+    try:
+        value = float(match.group(1))
+    except ValueError:
+        raise UsageError(f"memory size {text!r}: {match.group(1)!r} is not a number") from None
+    factor = 1024 ** "_kmgt".index(match.group(2) or "_")
+    if value <= 0:
+        raise UsageError(f"memory size {text!r} must be positive")
+    return int(value * factor)
+
+
+def available_ram() -> int | None:
+    """Bytes of RAM available to new allocations (``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_budget(
+    device: torch.device, max_memory: int | None = None, *, whole_image: bool = False
+) -> int:
+    """Bytes the network's forward may use on ``device``.
+
+    ``max_memory`` (``--max-memory``) wins when given (on CUDA: at most the free memory).
+    Otherwise CUDA gets 85 % of its free memory; the CPU and MPS (unified memory) get half
+    the available RAM, and on the CPU at most :data:`CPU_TILE_BUDGET` unless
+    ``whole_image`` (a model that prefers to see the whole image).
+    """
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        usable = int(free * CUDA_FRACTION)
+        return min(max_memory, usable) if max_memory else usable
+    if max_memory:
+        return max_memory
+    budget = int((available_ram() or _FALLBACK_RAM) * RAM_FRACTION)
+    if device.type == "cpu" and not whole_image:
+        budget = min(budget, CPU_TILE_BUDGET)
+    return budget

@@ -1,0 +1,30 @@
+"""The model zoo: which weights exist, where they come from, and loading them safely.
+
+One module per question:
+
+- :mod:`.cards` — the table of model cards (task, network, licence, sources);
+- :mod:`.cache` — where weights are kept, offline mode, all-or-nothing writes;
+- :mod:`.fetch` — hash-checked downloads;
+- :mod:`.checkpoints` — safe reading, containers, family detection, fit checks;
+- :mod:`.modeldir` — the imgrestore model folder format (``model.safetensors`` +
+  ``imgrestore.json``);
+- :mod:`.hub` — ``hf:owner/repo[@revision]`` models;
+- :mod:`.loading` — :func:`load_model`, from a reference to a ready network.
+
+Importing this package does not import torch.
+"""
+
+from imgrestore.zoo.cards import CARDS, TASKS, Card, Source, card, default_card
+from imgrestore.zoo.loading import LoadedModel, import_file, load_model
+
+__all__ = [
+    "CARDS",
+    "TASKS",
+    "Card",
+    "LoadedModel",
+    "Source",
+    "card",
+    "default_card",
+    "import_file",
+    "load_model",
+]

@@ -1,0 +1,265 @@
+"""Model cards: every model imgrestore knows by name, as data in one table.
+
+A card says what a set of weights is for (task, scale, style), which network
+configuration it loads into (a name from :data:`imgrestore.archs.SPECS`), what it
+was trained on, how well the paper says it does, its licence, and where the
+weights can be had (:class:`Source`). URLs and hashes live here and nowhere else.
+
+This module is torch-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from imgrestore.archs import ArchSpec, spec
+from imgrestore.errors import WeightsError
+
+Task = Literal["denoise", "deblur", "derain", "enhance", "upscale"]
+InputKind = Literal["rgb", "dual_pixel"]
+Style = Literal["lowlight", "retouch"]
+SourceKind = Literal["github_release", "google_drive", "hf", "builtin"]
+
+TASKS: tuple[Task, ...] = ("denoise", "deblur", "derain", "enhance", "upscale")
+
+#: The authors' licence for their code and, as we must assume, their released weights.
+ACADEMIC_LICENCE = "Academic Public License (non-commercial use only)"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place the weights of a card can be had.
+
+    ``kind`` decides how: ``github_release`` and ``hf`` are downloaded by
+    ``imgrestore models download``; ``google_drive`` files must be downloaded by
+    hand (Drive's confirmation pages break scripted downloads) and imported with
+    ``imgrestore models import``; ``builtin`` files ship inside the package under
+    ``imgrestore/zoo/builtin/``.
+    """
+
+    kind: SourceKind
+    #: A URL (``github_release``, ``google_drive``), ``owner/repo[@revision]`` (``hf``),
+    #: or a file name under ``imgrestore/zoo/builtin/`` (``builtin``).
+    location: str
+    #: The file's name as published (what the user's browser saves).
+    filename: str
+    #: Hex sha256 of the published file, or ``None`` when not known in advance: the
+    #: hash seen on first download is then recorded in the cache (trust on first use).
+    sha256: str | None = None
+
+    @property
+    def automatic(self) -> bool:
+        """Whether imgrestore can fetch this source by itself."""
+        return self.kind in ("github_release", "hf", "builtin")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The paper's headline result for a card (``None`` where not known)."""
+
+    dataset: str
+    psnr: float | None = None
+    ssim: float | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """One named set of weights for one network configuration."""
+
+    #: Canonical name: the configuration name, plus ``_x3``-style suffixes where one
+    #: configuration has several weights files.
+    name: str
+    task: Task
+    #: Configuration name in :data:`imgrestore.archs.SPECS`.
+    config: str
+    #: Output size / input size. Super-resolution networks run on the input already
+    #: resized (bicubic) to the output size.
+    scale: int = 1
+    input_kind: InputKind = "rgb"
+    #: For ``enhance``: low-light brightening (LOL) or expert-style retouching (FiveK).
+    style: Style | None = None
+    aliases: tuple[str, ...] = ()
+    training_data: str = ""
+    benchmark: Benchmark | None = None
+    licence: str = ACADEMIC_LICENCE
+    #: Global operations (enhancement) look wrong when run tile by tile.
+    prefers_whole_image: bool = False
+    #: Where to get the weights, tried in order.
+    sources: tuple[Source, ...] = ()
+    #: Parameter count of the network (shared tensors counted once).
+    params: int = 0
+    #: Whether this card is its task's default (for its scale / style).
+    default: bool = False
+
+    @property
+    def arch(self) -> ArchSpec:
+        return spec(self.config)
+
+    @property
+    def family(self) -> str:
+        return self.arch.family
+
+    @property
+    def official(self) -> bool:
+        return self.licence == ACADEMIC_LICENCE
+
+    @property
+    def automatic(self) -> bool:
+        """Whether the weights can be fetched without the user's help."""
+        return any(s.automatic for s in self.sources)
+
+
+_MPRNET_PARAMS = {"mprnet_deblurring": 20_127_073, "mprnet_deraining": 3_637_249,
+                  "mprnet_denoising": 15_741_025}
+_MIRNET_PARAMS = 31_787_419
+_MIRNETV2_PARAMS = 5_858_560
+_MIRNETV2_DUAL_PIXEL_PARAMS = 5_860_720
+
+_MIRNETV2_RELEASE = "https://github.com/swz30/MIRNetv2/releases/download/v1.0.0/"
+
+
+def _drive_file(file_id: str, filename: str) -> Source:
+    return Source("google_drive", f"https://drive.google.com/file/d/{file_id}/view", filename)
+
+
+def _drive_folder(folder_id: str, filename: str) -> Source:
+    return Source(
+        "google_drive", f"https://drive.google.com/drive/folders/{folder_id}", filename
+    )
+
+
+def _release(filename: str) -> Source:
+    return Source("github_release", _MIRNETV2_RELEASE + filename, filename)
+
+
+def _mprnet(name: str, task: Task, data: str, bench: Benchmark, source: Source,
+            aliases: tuple[str, ...], default: bool = False) -> Card:
+    return Card(name, task, name, aliases=aliases, training_data=data, benchmark=bench,
+                sources=(source,), params=_MPRNET_PARAMS[name], default=default)
+
+
+def _mirnet(name: str, task: Task, config: str, data: str, bench: Benchmark,
+            source: Source, aliases: tuple[str, ...], scale: int = 1,
+            style: Style | None = None) -> Card:
+    return Card(name, task, config, scale=scale, style=style, aliases=aliases,
+                training_data=data, benchmark=bench, sources=(source,),
+                params=_MIRNET_PARAMS, prefers_whole_image=task == "enhance")
+
+
+def _mirnetv2(name: str, task: Task, data: str, bench: Benchmark, filename: str,
+              aliases: tuple[str, ...], scale: int = 1, style: Style | None = None,
+              default: bool = False) -> Card:
+    return Card(name, task, name, scale=scale, style=style, aliases=aliases,
+                training_data=data, benchmark=bench, sources=(_release(filename),),
+                params=_MIRNETV2_PARAMS, prefers_whole_image=task == "enhance",
+                default=default)
+
+
+_SIDD = "SIDD-Medium sRGB (real camera noise)"
+_REALSR = "RealSR v1 (Canon and Nikon pairs, low resolution registered to high)"
+_LOL = "LOL (485 low-light / normal-light pairs)"
+_FIVEK = "MIT-Adobe FiveK (expert C retouching)"
+
+_CARDS: tuple[Card, ...] = (
+    # MPRNet: weights on Google Drive only.
+    _mprnet("mprnet_deblurring", "deblur", "GoPro (2,103 blurred/sharp pairs)",
+            Benchmark("GoPro", 32.66, 0.959),
+            _drive_file("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth"),
+            ("mprnet-deblur",), default=True),
+    _mprnet("mprnet_deraining", "derain", "Rain13K (13,712 synthetic rain pairs)",
+            Benchmark("average of 5 rain test sets", 32.73, 0.921),
+            _drive_file("1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM", "model_deraining.pth"),
+            ("mprnet-derain",), default=True),
+    _mprnet("mprnet_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.71, 0.958),
+            _drive_file("1LODPt9kYmxwU98g96UrRA0_Eh5HYcsRw", "model_denoising.pth"),
+            ("mprnet-denoise",)),
+    # MIRNet: weights on Google Drive only; one configuration, five weights files.
+    _mirnet("mirnet_denoising", "denoise", "mirnet_denoising", _SIDD,
+            Benchmark("SIDD", 39.72, 0.959),
+            _drive_file("13PGkg3yaFQCvz6ytN99Heh_yyvfxRCdG", "model_denoising.pth"),
+            ("mirnet-denoise",)),
+    _mirnet("mirnet_super_resolution_x3", "upscale", "mirnet_super_resolution", _REALSR,
+            Benchmark("RealSR x3", 31.16, 0.885),
+            _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x3.pth"),
+            ("mirnet-x3",), scale=3),
+    _mirnet("mirnet_super_resolution_x4", "upscale", "mirnet_super_resolution", _REALSR,
+            Benchmark("RealSR x4", 29.14, 0.843),
+            _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x4.pth"),
+            ("mirnet-x4",), scale=4),
+    _mirnet("mirnet_enhancement_lol", "enhance", "mirnet_enhancement_lol", _LOL,
+            Benchmark("LOL", 24.14, 0.830),
+            _drive_file("1t_FcBuMZD5th2KWVVNXYGJ7bMz5ZAWvF", "model_lol.pth"),
+            ("mirnet-lowlight",), style="lowlight"),
+    _mirnet("mirnet_enhancement_fivek", "enhance", "mirnet_enhancement_fivek", _FIVEK,
+            Benchmark("MIT-Adobe FiveK", 23.73, 0.925),
+            _drive_file("1BsXOvhMz2z80E_V93dgD6QaEspZE0w-u", "model_fivek.pth"),
+            ("mirnet-retouch",), style="retouch"),
+    # MIRNet-v2: GitHub release assets, downloaded automatically.
+    _mirnetv2("mirnetv2_real_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.84, 0.959),
+              "real_denoising.pth", ("denoise",), default=True),
+    _mirnetv2("mirnetv2_super_resolution_x2", "upscale", _REALSR, Benchmark("RealSR x2"),
+              "sr_x2.pth", ("upscale-x2",), scale=2, default=True),
+    _mirnetv2("mirnetv2_super_resolution_x3", "upscale", _REALSR, Benchmark("RealSR x3"),
+              "sr_x3.pth", ("upscale-x3",), scale=3, default=True),
+    _mirnetv2("mirnetv2_super_resolution_x4", "upscale", _REALSR, Benchmark("RealSR x4"),
+              "sr_x4.pth", ("upscale-x4",), scale=4, default=True),
+    _mirnetv2("mirnetv2_enhancement_lol", "enhance", _LOL, Benchmark("LOL", 24.74, 0.851),
+              "enhancement_lol.pth", ("lowlight",), style="lowlight", default=True),
+    _mirnetv2("mirnetv2_enhancement_fivek", "enhance", _FIVEK,
+              Benchmark("MIT-Adobe FiveK", 24.15, 0.934), "enhancement_fivek.pth",
+              ("retouch",), style="retouch", default=True),
+    Card("mirnetv2_defocus_deblurring_dualpixel", "deblur",
+         "mirnetv2_defocus_deblurring_dualpixel", input_kind="dual_pixel",
+         aliases=("dual-pixel-defocus",),
+         training_data="DPDD (Canon dual-pixel left/right views, 16-bit)",
+         benchmark=Benchmark("DPDD"),
+         sources=(_release("dual_pixel_defocus_deblurring.pth"),),
+         params=_MIRNETV2_DUAL_PIXEL_PARAMS),
+)
+
+#: Every card, by canonical name, in display order.
+CARDS: Mapping[str, Card] = MappingProxyType({c.name: c for c in _CARDS})
+
+_BY_NAME: Mapping[str, Card] = MappingProxyType(
+    {**{a: c for c in _CARDS for a in c.aliases}, **CARDS}
+)
+
+
+def find_card(name: str) -> Card | None:
+    """The card called ``name`` (canonical name or alias), or ``None``."""
+    return _BY_NAME.get(name)
+
+
+def card(name: str) -> Card:
+    """The card called ``name`` (canonical name or alias); :class:`WeightsError` if none."""
+    found = find_card(name)
+    if found is None:
+        raise WeightsError(
+            f"{name}: no such model; `imgrestore models list` shows the known names"
+        )
+    return found
+
+
+def default_card(task: str, *, scale: int | None = None, style: str | None = None) -> Card:
+    """The default card for ``task`` (and, for ``upscale``, ``scale``; for ``enhance``,
+    ``style``, which defaults to ``lowlight``)."""
+    if task not in TASKS:
+        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+    candidates = [c for c in _CARDS if c.default and c.task == task]
+    if task == "upscale":
+        scales = sorted(c.scale for c in candidates)
+        if scale is None:
+            raise WeightsError(f"upscale needs a scale: one of {scales}")
+        candidates = [c for c in candidates if c.scale == scale]
+        if not candidates:
+            raise WeightsError(f"upscale x{scale}: no default model; scales are {scales}")
+    elif task == "enhance":
+        wanted = style or "lowlight"
+        candidates = [c for c in candidates if c.style == wanted]
+        if not candidates:
+            raise WeightsError(f"enhance: no style {wanted!r}; styles are lowlight, retouch")
+    return candidates[0]
+

@@ -1,0 +1,397 @@
+"""From a model reference to a ready network: the one entry point the commands use.
+
+A reference is a card name or alias (``mprnet_deblurring``, ``denoise``), a task's
+default (``ref=None, task="deblur"``), a local weights file (official ``.pth`` or our
+``.safetensors``), an imgrestore model folder (``model.safetensors`` +
+``imgrestore.json``, e.g. a training run), or ``hf:owner/repo[@revision]``.
+
+Official weights are fetched once (GitHub release assets automatically; Google Drive
+files by ``imgrestore models import``), checked, and kept in the cache as safetensors.
+When a task's default weights are missing and cannot be fetched, the error says what is
+missing and the exact command that fixes it (exit code 3).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imgrestore.archs import FAMILIES, SPECS, ArchSpec
+from imgrestore.errors import UsageError, WeightsError
+from imgrestore.zoo import cache
+from imgrestore.zoo.cards import CARDS, Card, Source, card, default_card, find_card
+from imgrestore.zoo.checkpoints import (
+    Detected,
+    check_config,
+    check_family,
+    check_fits,
+    detect,
+    read_checkpoint,
+    shapes,
+)
+from imgrestore.zoo.modeldir import (
+    WEIGHTS_FILE,
+    ModelMeta,
+    is_model_dir,
+    read_meta,
+    write_model_dir,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+Notify = Callable[[str], None]
+
+#: Where the authors' licence can be read, by family.
+LICENCE_URLS = {
+    "mprnet": "https://github.com/swz30/MPRNet/blob/main/LICENSE.md",
+    "mirnet": "https://github.com/swz30/MIRNet/blob/master/LICENSE.md",
+    "mirnetv2": "https://github.com/swz30/MIRNetv2/blob/main/LICENSE.md",
+}
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network in eval mode with its weights loaded (strictly), and what it is for."""
+
+    net: nn.Module
+    #: Its configuration (for :func:`imgrestore.archs.restore`); ``spec.scales`` is
+    #: ``(scale,)``.
+    spec: ArchSpec
+    #: The card it was loaded as, or ``None`` for a model the zoo does not name.
+    card: Card | None
+    meta: ModelMeta
+    #: Output size / input size; the input must be upsampled first when > 1.
+    scale: int
+    #: Run on the whole image rather than tiles when memory allows (enhancement).
+    prefers_whole_image: bool
+    #: Where the weights were read from (a file, a folder, or an ``hf:`` reference).
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.card.name if self.card else (self.meta.name or self.spec.name)
+
+    @property
+    def task(self) -> str | None:
+        return self.card.task if self.card else self.meta.task
+
+    @property
+    def input_kind(self) -> str:
+        return self.card.input_kind if self.card else self.meta.input_kind
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def load_model(
+    ref: str | None = None,
+    *,
+    task: str | None = None,
+    weights: str | Path | None = None,
+    scale: int | None = None,
+    style: str | None = None,
+    notify: Notify = _stderr,
+) -> LoadedModel:
+    """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
+
+    ``weights`` loads that local file instead of the cached weights; it is checked
+    against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
+    pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
+    ``notify`` receives one-line notices (licence on first download, fallbacks).
+    """
+    if weights is not None:
+        named = card(ref) if ref is not None else None
+        loaded = load_path(Path(weights), card=named, task=task, scale=scale, style=style)
+    elif ref is None:
+        if task is None:
+            raise UsageError("no model given: name a model or a task")
+        loaded = _load_card(default_card(task, scale=scale, style=style), notify, default=True)
+    elif ref.startswith("hf:"):
+        from imgrestore.zoo import hub
+
+        folder = hub.fetch(ref)
+        loaded = load_model_dir(folder, check_hash=True, source=ref)
+    elif (found := find_card(ref)) is not None:
+        loaded = _load_card(found, notify)
+    elif Path(ref).exists():
+        loaded = load_path(Path(ref), task=task, scale=scale, style=style)
+    else:
+        raise WeightsError(
+            f"{ref}: no such model, file or folder; `imgrestore models list` shows the names"
+        )
+    _check_agrees(loaded, task=task, scale=scale)
+    return loaded
+
+
+def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -> None:
+    if task is not None and loaded.task is not None and loaded.task != task:
+        raise UsageError(f"{loaded.name} is a {loaded.task} model, not {task}")
+    if scale is not None and loaded.scale != scale:
+        raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
+
+
+# --- cards: cached, fetched, or explained ------------------------------------------------
+
+
+def is_cached(c: Card) -> bool:
+    return is_model_dir(cache.model_dir(c.name))
+
+
+def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
+    builtin = next((s for s in c.sources if s.kind == "builtin"), None)
+    if builtin is not None and not is_cached(c):
+        return load_model_dir(_builtin_dir(builtin), card=c, source=f"builtin:{c.name}")
+    try:
+        folder = ensure_cached(c, notify=notify)
+    except WeightsError as missing:
+        fallback = builtin_fallback(c) if default else None
+        if fallback is None:
+            raise
+        notify(f"{missing}; using the built-in model {fallback.name} instead")
+        return _load_card(fallback, notify)
+    return load_model_dir(folder, card=c)
+
+
+def builtin_fallback(c: Card) -> Card | None:
+    """A card shipped inside the package that can stand in for ``c`` (same task, scale
+    and style), or ``None``. Built-in compact models are added as cards with a
+    ``builtin`` source whose location is a folder under ``imgrestore/zoo/builtin/``."""
+    for other in CARDS.values():
+        if (
+            other is not c
+            and any(s.kind == "builtin" for s in other.sources)
+            and (other.task, other.scale, other.style, other.input_kind)
+            == (c.task, c.scale, c.style, c.input_kind)
+        ):
+            return other
+    return None
+
+
+def _builtin_dir(source: Source) -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("imgrestore.zoo").joinpath("builtin", source.location)))
+
+
+def missing_message(c: Card) -> str:
+    """One line: what is missing and the exact command that fixes it."""
+    manual = next((s for s in c.sources if s.kind == "google_drive"), None)
+    if manual is not None:
+        return (
+            f"{c.name}: weights not downloaded; get {manual.filename} from {manual.location} "
+            f"then run: imgrestore models import {manual.filename} --as {c.name}"
+        )
+    if cache.offline():
+        return (
+            f"{c.name}: weights not downloaded and offline mode is on; run with network "
+            f"access: imgrestore models download {c.name}"
+        )
+    return f"{c.name}: weights not downloaded; run: imgrestore models download {c.name}"
+
+
+def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True) -> Path:
+    """The cache folder of card ``c``, downloading its weights first when needed."""
+    folder = cache.model_dir(c.name)
+    if is_model_dir(folder):
+        return folder
+    automatic = [s for s in c.sources if s.kind in ("github_release", "hf")]
+    if not automatic or cache.offline():
+        raise WeightsError(missing_message(c))
+    failure: WeightsError | None = None
+    for source in automatic:
+        try:
+            return _install_download(c, source, notify=notify, progress=progress)
+        except WeightsError as exc:
+            failure = exc
+    raise WeightsError(
+        f"{failure}; to retry: imgrestore models download {c.name}, or download "
+        f"{automatic[0].location} yourself and run: imgrestore models import "
+        f"{automatic[0].filename} --as {c.name}"
+    )
+
+
+def _install_download(c: Card, source: Source, *, notify: Notify, progress: bool) -> Path:
+    target = cache.model_dir(c.name)
+    with cache.staging_dir(target) as staging:
+        if source.kind == "hf":
+            from imgrestore.zoo.hub import fetch_file
+
+            path = fetch_file(source.location, source.filename)
+            digest = cache.sha256_file(path)
+            if source.sha256 and digest != source.sha256:
+                raise WeightsError(
+                    f"{path}: sha256 {digest} does not match the pinned {source.sha256}"
+                )
+            url, pinned = f"hf:{source.location}/{source.filename}", source.sha256 is not None
+        else:
+            from imgrestore.zoo.fetch import download
+
+            got = download(source.location, staging, source.filename, sha256=source.sha256,
+                           progress=progress)
+            path, digest, url, pinned = got.path, got.sha256, source.location, got.pinned
+        trust = "pinned" if pinned else "first-use"
+        _install(c, path, staging, where=url,
+                 source={"url": url, "filename": source.filename, "sha256": digest,
+                         "trust": trust})
+        if path.parent == staging:  # keep only the safetensors copy
+            path.unlink()
+    notify(licence_notice(c))
+    return target
+
+
+def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Path:
+    """Check the weights file ``path`` against card ``name`` and keep it in the cache as
+    safetensors; the cache folder. The original file is not modified."""
+    c = card(name)
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such file")
+    digest = cache.sha256_file(path)
+    pinned = [s.sha256 for s in c.sources if s.sha256]
+    if pinned and digest not in pinned:
+        raise WeightsError(
+            f"{path}: sha256 {digest} is not the published {c.name} file ({pinned[0]})"
+        )
+    target = cache.model_dir(c.name)
+    with cache.staging_dir(target) as staging:
+        _install(c, path, staging, where=path,
+                 source={"filename": path.name, "sha256": digest,
+                         "trust": "pinned" if pinned else "imported"})
+    notify(licence_notice(c))
+    return target
+
+
+def _install(c: Card, path: Path, folder: Path, *, where: object,
+             source: Mapping[str, Any]) -> None:
+    """Read, check and write the weights file ``path`` for card ``c`` into ``folder``."""
+    try:
+        state = read_checkpoint(path)
+    except WeightsError as exc:
+        raise WeightsError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
+    check_config(state, c.config, where=where)
+    write_model_dir(folder, state, _card_meta(c, source))
+
+
+def _card_meta(c: Card, source: Mapping[str, Any] | None = None) -> ModelMeta:
+    return ModelMeta(
+        family=c.family, configuration=c.config, task=c.task, scale=c.scale,
+        input_kind=c.input_kind, style=c.style, licence=c.licence, name=c.name,
+        prefers_whole_image=c.prefers_whole_image, source=source,
+    )
+
+
+def licence_notice(c: Card) -> str:
+    """The line shown when a card's weights first arrive."""
+    if not c.official:
+        return f"{c.name}: licence: {c.licence}"
+    return (
+        f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
+        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
+    )
+
+
+# --- folders and files --------------------------------------------------------------------
+
+
+def load_model_dir(folder: str | Path, *, card: Card | None = None, check_hash: bool = False,
+                   source: str | None = None) -> LoadedModel:
+    """Load an imgrestore model folder (``model.safetensors`` + ``imgrestore.json``)."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    weights = folder / WEIGHTS_FILE
+    if check_hash and meta.sha256 and cache.sha256_file(weights) != meta.sha256:
+        raise WeightsError(
+            f"{weights}: content does not match the sha256 in imgrestore.json (corrupt)"
+        )
+    state = read_checkpoint(weights)
+    spec = meta.arch_spec()
+    net = _build(spec, state, where=weights)
+    if card is None and meta.name:
+        found = find_card(meta.name)
+        card = found if found is not None and found.config == meta.configuration else None
+    return LoadedModel(
+        net=net, spec=spec, card=card, meta=meta, scale=meta.scale,
+        prefers_whole_image=meta.prefers_whole_image, source=source or str(folder),
+    )
+
+
+def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
+              scale: int | None = None, style: str | None = None) -> LoadedModel:
+    """Load a local weights file or model folder.
+
+    With ``card``, the file must be weights for the card's configuration. Without one,
+    the family and configuration are recognised from the keys and shapes and the card
+    chosen from ``task``/``scale``/``style`` when one fits.
+    """
+    if path.is_dir() or (path.name == WEIGHTS_FILE and is_model_dir(path.parent)):
+        folder = path if path.is_dir() else path.parent
+        loaded = load_model_dir(folder)
+        if card is not None and loaded.spec.name != card.config:
+            raise WeightsError(f"{folder}: holds {loaded.spec.name}, not {card.config}")
+        return loaded
+    state = read_checkpoint(path)
+    if card is None:
+        detected = detect(state)
+        if detected is None:
+            first = ", ".join(list(state)[:3])
+            raise WeightsError(
+                f"{path}: not an MPRNet, MIRNet or MIRNet-v2 state dict (keys: {first}...)"
+            )
+        card = _matching_card(detected, task=task, scale=scale, style=style)
+        if card is None:
+            spec = _spec_for(detected, path, scale or 1)
+            net = _build(spec, state, where=path)
+            meta = ModelMeta(family=spec.family, kwargs=dict(spec.kwargs), task=task,
+                             scale=scale or 1, name=path.stem)
+            return LoadedModel(net, spec, None, meta, scale or 1, False, str(path))
+    meta = _card_meta(card, {"filename": path.name})
+    spec = meta.arch_spec()
+    net = _build(spec, state, where=path)
+    return LoadedModel(net, spec, card, meta, card.scale, card.prefers_whole_image, str(path))
+
+
+def _matching_card(detected: Detected, *, task: str | None, scale: int | None,
+                   style: str | None) -> Card | None:
+    fits = [
+        c for c in CARDS.values()
+        if c.config in detected.configs
+        and (task is None or c.task == task)
+        and (scale is None or c.scale == scale)
+        and (style is None or c.style == style)
+    ]
+    fits.sort(key=lambda c: not c.default)
+    return fits[0] if fits else None
+
+
+def _spec_for(detected: Detected, path: Path, scale: int) -> ArchSpec:
+    if detected.configs:
+        base = SPECS[detected.configs[0]]
+        return ArchSpec(base.name, base.family, base.kwargs, base.in_channels,
+                        base.out_channels, (scale,))
+    return ModelMeta(family=detected.family, kwargs=dict(detected.kwargs), scale=scale,
+                     name=path.stem).arch_spec()
+
+
+def _build(spec: ArchSpec, state: Mapping[str, torch.Tensor], *, where: object) -> nn.Module:
+    """Build ``spec``'s network and load ``state`` into it strictly, after checking it fits."""
+    from imgrestore.archs import build
+
+    released = SPECS.get(spec.name)
+    if released is not None and dict(released.kwargs) == dict(spec.kwargs):
+        check_family(state, spec.name, where=where)
+    try:
+        net = build(spec.family, **spec.kwargs)
+    except TypeError as exc:
+        raise WeightsError(f"{where}: cannot build {spec.family} ({exc})") from None
+    check_fits(state, shapes(net.state_dict()), where=where, config=spec.name)
+    net.load_state_dict(state, strict=True)
+    return net.eval()

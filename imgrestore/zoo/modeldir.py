@@ -1,0 +1,170 @@
+"""The imgrestore model format: a folder with ``model.safetensors`` and ``imgrestore.json``.
+
+The same format serves the cache, ``imgrestore train`` runs and Hugging Face Hub
+repositories. ``imgrestore.json`` says how to build the network the weights belong to
+(a released configuration name, or a family plus constructor arguments) and what the
+model is for::
+
+    {"format": 1, "family": "mirnetv2", "configuration": "mirnetv2_real_denoising",
+     "task": "denoise", "scale": 1, "licence": "...", "sha256": "<of model.safetensors>"}
+
+This module is torch-free except :func:`write_model_dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imgrestore.archs import FAMILIES, SPECS, ArchSpec
+from imgrestore.errors import WeightsError
+from imgrestore.zoo.cache import sha256_file
+
+if TYPE_CHECKING:
+    import torch
+
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "imgrestore.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What ``imgrestore.json`` holds."""
+
+    family: str
+    #: A configuration name from :data:`imgrestore.archs.SPECS`, or ``None`` when
+    #: ``kwargs`` gives the constructor arguments (e.g. a narrower trained model).
+    configuration: str | None = None
+    kwargs: Mapping[str, Any] | None = None
+    task: str | None = None
+    scale: int = 1
+    input_kind: str = "rgb"
+    style: str | None = None
+    licence: str | None = None
+    #: Card name for cached official weights; a free label otherwise.
+    name: str | None = None
+    prefers_whole_image: bool = False
+    #: Hex sha256 of ``model.safetensors`` (checked by ``imgrestore models verify``).
+    sha256: str | None = None
+    #: Where the weights came from: ``url``, ``filename``, ``sha256`` of the original
+    #: file and ``trust`` (``pinned``: matched the card; ``first-use``: recorded on first
+    #: download; ``imported``: given by the user).
+    source: Mapping[str, Any] | None = None
+    format: int = FORMAT_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def arch_spec(self) -> ArchSpec:
+        """The network configuration these weights need."""
+        if self.configuration is not None and self.kwargs is None:
+            base = SPECS[self.configuration]
+            return ArchSpec(base.name, base.family, base.kwargs, base.in_channels,
+                            base.out_channels, (self.scale,))
+        kwargs = dict(self.kwargs or {})
+        in_ch = kwargs.get("in_c", kwargs.get("inp_channels", kwargs.get("in_channels", 3)))
+        out_ch = kwargs.get("out_c", kwargs.get("out_channels", 3))
+        name = self.configuration or self.name or f"custom_{self.family}"
+        return ArchSpec(name, self.family, kwargs, int(in_ch), int(out_ch),  # type: ignore[arg-type]
+                        (self.scale,))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+        return {**extra, **{k: v for k, v in data.items() if v is not None}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: object) -> ModelMeta:
+        """Parse and check ``imgrestore.json`` content; :class:`WeightsError` if unusable."""
+        if not isinstance(data, Mapping):
+            raise WeightsError(f"{where}: {META_FILE} must hold a JSON object")
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known}
+        configuration = values.get("configuration")
+        if "family" not in values and configuration in SPECS:
+            values["family"] = SPECS[configuration].family
+        family = values.get("family")
+        if family not in FAMILIES:
+            raise WeightsError(
+                f"{where}: {META_FILE} names family {family!r}; "
+                f"expected one of {', '.join(FAMILIES)}"
+            )
+        if configuration is not None and configuration not in SPECS:
+            if values.get("kwargs") is None:
+                raise WeightsError(
+                    f"{where}: {META_FILE} names unknown configuration {configuration!r} "
+                    "and gives no constructor arguments (kwargs)"
+                )
+        elif configuration is None and values.get("kwargs") is None:
+            raise WeightsError(
+                f"{where}: {META_FILE} needs a configuration name or constructor kwargs"
+            )
+        if configuration in SPECS and SPECS[configuration].family != family:
+            raise WeightsError(
+                f"{where}: {META_FILE} says family {family!r} but configuration "
+                f"{configuration!r} is {SPECS[configuration].family!r}"
+            )
+        if values.get("format", FORMAT_VERSION) > FORMAT_VERSION:
+            raise WeightsError(
+                f"{where}: {META_FILE} format {values['format']} is newer than this "
+                "imgrestore understands; upgrade imgrestore"
+            )
+        try:
+            return cls(**values, extra=extra)
+        except TypeError as exc:
+            raise WeightsError(f"{where}: {META_FILE} is malformed ({exc})") from None
+
+
+def read_meta(folder: Path) -> ModelMeta:
+    """Read ``folder/imgrestore.json``."""
+    path = Path(folder) / META_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightsError(f"{folder}: no {META_FILE}; not an imgrestore model folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{path}: unreadable ({exc})") from None
+    return ModelMeta.from_json(data, path)
+
+
+def is_model_dir(folder: Path) -> bool:
+    folder = Path(folder)
+    return (folder / META_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def write_meta(path: Path, meta: ModelMeta) -> None:
+    """Write ``imgrestore.json`` atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_model_dir(folder: Path, state: Mapping[str, torch.Tensor], meta: ModelMeta) -> ModelMeta:
+    """Write ``state`` and ``meta`` into ``folder`` as ``model.safetensors`` and
+    ``imgrestore.json``, each atomically (other files in ``folder`` are left alone).
+
+    Returns ``meta`` with the sha256 of the written ``model.safetensors``.
+    """
+    from imgrestore.zoo.checkpoints import save_safetensors
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS_FILE
+    tmp = folder / f".{WEIGHTS_FILE}.tmp"
+    try:
+        save_safetensors(state, tmp)
+        digest = sha256_file(tmp)
+        os.replace(tmp, weights)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta = replace(meta, sha256=digest)
+    write_meta(folder / META_FILE, meta)
+    return meta

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from imgrestore.engine import devices
+from imgrestore.engine.devices import (
+    available_ram,
+    memory_budget,
+    parse_memory,
+    select_device,
+    select_precision,
+)
+from imgrestore.errors import DeviceError, UsageError
+
+has_cuda = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not has_cuda, reason="needs a CUDA GPU")
+CPU = torch.device("cpu")
+
+
+def test_cpu_and_auto() -> None:
+    assert select_device("cpu") == CPU
+    assert select_device(" CPU ") == CPU
+    auto = select_device("auto")
+    assert auto.type == ("cuda" if has_cuda else "mps" if devices._mps_available() else "cpu")
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:x", "tpu", "cuda0", ""])
+def test_unknown_device_is_a_usage_error(name: str) -> None:
+    with pytest.raises(UsageError, match="unknown device"):
+        select_device(name)
+
+
+@pytest.mark.skipif(has_cuda, reason="checks the message without CUDA")
+@pytest.mark.parametrize("name", ["cuda", "cuda:1"])
+def test_missing_cuda_is_a_device_error(name: str) -> None:
+    with pytest.raises(DeviceError, match=f"device '{name}'"):
+        select_device(name)
+
+
+@pytest.mark.skipif(devices._mps_available(), reason="checks the message without MPS")
+def test_missing_mps_is_a_device_error() -> None:
+    with pytest.raises(DeviceError, match="MPS"):
+        select_device("mps")
+
+
+@needs_cuda
+def test_cuda_devices() -> None:
+    assert select_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(DeviceError, match="only"):
+        select_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_precision_on_cpu() -> None:
+    assert select_precision("auto", CPU, safe=("fp32", "fp16", "bf16")) == "fp32"
+    assert select_precision("fp32", CPU) == "fp32"
+    assert select_precision("bf16", CPU) == "bf16"
+    with pytest.raises(UsageError, match="fp16 is not supported on the CPU"):
+        select_precision("fp16", CPU)
+    with pytest.raises(UsageError, match="unknown precision"):
+        select_precision("fp8", CPU)
+
+
+@needs_cuda
+def test_precision_auto_on_cuda_uses_what_is_declared_safe() -> None:
+    gpu = torch.device("cuda", 0)
+    assert select_precision("auto", gpu, safe=("fp32",)) == "fp32"
+    assert select_precision("auto", gpu, safe=("fp32", "fp16", "bf16")) == "fp16"
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    assert select_precision("auto", gpu, safe=("fp32", "bf16")) == expected
+    assert select_precision("fp16", gpu) == "fp16"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("4G", 4 * 1024**3), ("512m", 512 * 1024**2), ("1.5GiB", int(1.5 * 1024**3)),
+     ("2000", 2000), ("3 GB", 3 * 1024**3), (123, 123), (None, None)],
+)
+def test_parse_memory(text, expected) -> None:
+    assert parse_memory(text) == expected
+
+
+@pytest.mark.parametrize("text", ["lots", "4X", "-1G", "0", "1.2.3G"])
+def test_parse_memory_rejects(text: str) -> None:
+    with pytest.raises(UsageError, match="memory size"):
+        parse_memory(text)
+
+
+def test_available_ram_is_plausible() -> None:
+    ram = available_ram()
+    assert ram is not None and 64 * 1024**2 < ram < 64 * 1024**4
+
+
+def test_cpu_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "available_ram", lambda: 20 * devices.GIB)
+    assert memory_budget(CPU) == devices.CPU_TILE_BUDGET
+    assert memory_budget(CPU, whole_image=True) == 10 * devices.GIB
+    assert memory_budget(CPU, 3 * devices.GIB) == 3 * devices.GIB
+    monkeypatch.setattr(devices, "available_ram", lambda: 2 * devices.GIB)
+    assert memory_budget(CPU) == devices.GIB
+
+
+@needs_cuda
+def test_cuda_budget_is_below_free_memory() -> None:
+    gpu = torch.device("cuda", 0)
+    free, _ = torch.cuda.mem_get_info(gpu)
+    assert 0 < memory_budget(gpu) < free
+    assert memory_budget(gpu, 1024**2) == 1024**2

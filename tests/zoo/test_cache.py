@@ -1,0 +1,70 @@
+"""Cache location, offline switches, and all-or-nothing folder writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from platformdirs import user_cache_dir
+
+from imgrestore.zoo import cache
+
+
+def test_home_from_environment(home: Path) -> None:
+    assert cache.home() == home
+    assert cache.model_dir("mprnet_deraining") == home / "models" / "mprnet_deraining"
+
+
+def test_home_defaults_to_user_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMGRESTORE_HOME", raising=False)
+    assert cache.home() == Path(user_cache_dir("imgrestore", appauthor=False))
+
+
+@pytest.mark.parametrize("bad", ["", ".staging-x", "../x", "a/b"])
+def test_model_dir_refuses_non_names(home: Path, bad: str) -> None:
+    with pytest.raises(ValueError):
+        cache.model_dir(bad)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, False), ({"IMGRESTORE_OFFLINE": "1"}, True), ({"HF_HUB_OFFLINE": "1"}, True),
+     ({"HF_HUB_OFFLINE": "true"}, True), ({"IMGRESTORE_OFFLINE": "0"}, False)],
+)
+def test_offline(home: Path, monkeypatch: pytest.MonkeyPatch, env: dict, expected: bool) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert cache.offline() is expected
+
+
+def test_staging_dir_replaces_target_only_on_success(home: Path) -> None:
+    target = cache.model_dir("m")
+    with cache.staging_dir(target) as staging:
+        (staging / "a").write_text("one")
+    assert (target / "a").read_text() == "one"
+
+    with pytest.raises(RuntimeError), cache.staging_dir(target) as staging:
+        (staging / "a").write_text("half-written")
+        raise RuntimeError("interrupted")
+    assert (target / "a").read_text() == "one"
+    assert [p.name for p in cache.models_dir().iterdir()] == ["m"]
+
+    with cache.staging_dir(target) as staging:
+        (staging / "b").write_text("two")
+    assert [p.name for p in target.iterdir()] == ["b"]
+    assert cache.cached_dirs() == [target]
+
+
+def test_remove(home: Path) -> None:
+    assert cache.remove("m") is False
+    cache.model_dir("m").mkdir(parents=True)
+    assert cache.remove("m") is True
+    assert list(cache.models_dir().iterdir()) == []
+
+
+def test_sha256_file(tmp_path: Path) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(b"abc")
+    assert cache.sha256_file(p) == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )

@@ -1,0 +1,95 @@
+"""The card table: complete, consistent, one default per task."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgrestore.archs import SPECS
+from imgrestore.errors import WeightsError
+from imgrestore.zoo.cards import (
+    ACADEMIC_LICENCE,
+    CARDS,
+    TASKS,
+    card,
+    default_card,
+    find_card,
+)
+
+RELEASE = "https://github.com/swz30/MIRNetv2/releases/download/v1.0.0/"
+
+
+def test_every_configuration_has_a_card_and_every_card_a_configuration() -> None:
+    assert {c.config for c in CARDS.values()} == set(SPECS)
+    for c in CARDS.values():
+        assert c.scale == 1 or c.scale in SPECS[c.config].scales, c.name
+        assert c.family == SPECS[c.config].family
+        assert c.params > 0
+
+
+def test_canonical_names_are_configuration_names() -> None:
+    one_card_configs = [cfg for cfg in SPECS if cfg != "mirnet_super_resolution"]
+    for cfg in one_card_configs:
+        assert CARDS[cfg].config == cfg
+    assert [c.name for c in CARDS.values() if c.config == "mirnet_super_resolution"] == [
+        "mirnet_super_resolution_x3", "mirnet_super_resolution_x4",
+    ]
+
+
+def test_names_and_aliases_are_unique() -> None:
+    names = [n for c in CARDS.values() for n in (c.name, *c.aliases)]
+    assert len(names) == len(set(names))
+    for c in CARDS.values():
+        for alias in c.aliases:
+            assert card(alias) is c
+
+
+def test_defaults() -> None:
+    assert default_card("denoise").name == "mirnetv2_real_denoising"
+    assert default_card("deblur").name == "mprnet_deblurring"
+    assert default_card("derain").name == "mprnet_deraining"
+    assert default_card("enhance").name == "mirnetv2_enhancement_lol"
+    assert default_card("enhance", style="retouch").name == "mirnetv2_enhancement_fivek"
+    for scale in (2, 3, 4):
+        assert default_card("upscale", scale=scale).scale == scale
+    for task in TASKS:
+        defaults = [c for c in CARDS.values() if c.default and c.task == task]
+        keys = {(c.scale, c.style) for c in defaults}
+        assert len(keys) == len(defaults) >= 1, task
+
+
+@pytest.mark.parametrize(
+    ("task", "kwargs", "words"),
+    [
+        ("upscale", {}, "needs a scale"),
+        ("upscale", {"scale": 8}, "scales are [2, 3, 4]"),
+        ("enhance", {"style": "sepia"}, "no style"),
+        ("colorize", {}, "no such task"),
+    ],
+)
+def test_default_card_refusals(task: str, kwargs: dict, words: str) -> None:
+    with pytest.raises(WeightsError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        default_card(task, **kwargs)
+
+
+def test_unknown_name() -> None:
+    assert find_card("nope") is None
+    with pytest.raises(WeightsError, match="models list"):
+        card("nope")
+
+
+def test_sources() -> None:
+    for c in CARDS.values():
+        assert c.licence == ACADEMIC_LICENCE and c.official
+        assert c.sources
+        for s in c.sources:
+            assert s.location.startswith("https://")
+            if c.family == "mirnetv2":
+                assert s.kind == "github_release"
+                assert s.location == RELEASE + s.filename
+            else:
+                assert s.kind == "google_drive"
+                assert s.location.startswith("https://drive.google.com/")
+        assert c.automatic == (c.family == "mirnetv2")
+    assert CARDS["mirnetv2_defocus_deblurring_dualpixel"].input_kind == "dual_pixel"
+    enhance = [c for c in CARDS.values() if c.task == "enhance"]
+    assert enhance and all(c.prefers_whole_image and c.style for c in enhance)

@@ -1,0 +1,183 @@
+"""Safe reading, container unwrapping, family detection and fit checks."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from imgrestore import archs
+from imgrestore.errors import WeightsError
+from imgrestore.zoo.checkpoints import (
+    check_config,
+    detect,
+    expected_shapes,
+    read_checkpoint,
+    save_safetensors,
+    strip_prefix,
+)
+
+from .weights import seeded_state
+
+CONFIG = "mprnet_deraining"
+
+
+@pytest.fixture(scope="module")
+def state() -> dict[str, torch.Tensor]:
+    return seeded_state(CONFIG)
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda sd: {"state_dict": {"module." + k: v for k, v in sd.items()}, "epoch": 7,
+                    "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4}]}},
+        lambda sd: {"state_dict": sd},
+        lambda sd: {"params": sd},
+        lambda sd: {"params_ema": sd, "iter": 3},
+        lambda sd: sd,
+        lambda sd: {"module." + k: v for k, v in sd.items()},
+    ],
+    ids=["state_dict-module", "state_dict", "params", "params_ema", "bare", "bare-module"],
+)
+def test_containers(tmp_path: Path, state: dict, wrap) -> None:
+    path = tmp_path / "w.pth"
+    torch.save(wrap(state), path)
+    assert _same(read_checkpoint(path), state)
+
+
+def test_params_preferred_over_params_ema(tmp_path: Path, state: dict) -> None:
+    ema = {k: v + 1 for k, v in state.items()}
+    torch.save({"params_ema": ema, "params": state}, tmp_path / "w.pth")
+    assert _same(read_checkpoint(tmp_path / "w.pth"), state)
+
+
+def test_prefix_is_stripped_only_when_every_key_has_it() -> None:
+    t = torch.zeros(1)
+    assert list(strip_prefix({"module.a": t, "b": t})) == ["module.a", "b"]
+    assert list(strip_prefix({"module.a": t, "module.b": t})) == ["a", "b"]
+
+
+def test_safetensors(tmp_path: Path, state: dict) -> None:
+    save_file(state, str(tmp_path / "w.safetensors"))
+    assert _same(read_checkpoint(tmp_path / "w.safetensors"), state)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.target,))
+
+
+def test_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    payload = _RunsCode()
+    payload.target = str(tmp_path / "pwned")
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as f:
+        pickle.dump({"state_dict": payload}, f, protocol=2)
+    with pytest.raises(WeightsError, match="refused.*run code"):
+        read_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()
+    # The same inside torch's zip format.
+    torch.save({"state_dict": payload}, tmp_path / "evil2.pth")
+    with pytest.raises(WeightsError, match="refused"):
+        read_checkpoint(tmp_path / "evil2.pth")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_truncated_and_garbage_files(tmp_path: Path, state: dict) -> None:
+    torch.save({"state_dict": state}, tmp_path / "w.pth")
+    data = (tmp_path / "w.pth").read_bytes()
+    (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match=r"cut\.pth: not a readable checkpoint"):
+        read_checkpoint(tmp_path / "cut.pth")
+    (tmp_path / "cut.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(WeightsError, match="not a readable safetensors"):
+        read_checkpoint(tmp_path / "cut.safetensors")
+    torch.save({"weights": [1, 2]}, tmp_path / "odd.pth")
+    with pytest.raises(WeightsError, match="no state dict found"):
+        read_checkpoint(tmp_path / "odd.pth")
+    with pytest.raises(WeightsError, match="no such file"):
+        read_checkpoint(tmp_path / "absent.pth")
+
+
+def test_detect_every_released_configuration() -> None:
+    signatures = {}
+    for name in archs.SPECS:
+        shapes = expected_shapes(name)
+        detected = detect(shapes)
+        assert detected is not None and name in detected.configs, name
+        assert dict(detected.kwargs).items() <= dict(archs.SPECS[name].kwargs).items()
+        signatures.setdefault(tuple(shapes.items()), set()).update(detected.configs)
+    # Configurations are told apart exactly as far as their tensors differ.
+    assert sorted(map(sorted, signatures.values())) == sorted([
+        ["mirnet_denoising", "mirnet_enhancement_fivek", "mirnet_enhancement_lol",
+         "mirnet_super_resolution"],
+        ["mirnetv2_defocus_deblurring_dualpixel"],
+        ["mirnetv2_enhancement_fivek", "mirnetv2_enhancement_lol", "mirnetv2_real_denoising",
+         "mirnetv2_super_resolution_x2", "mirnetv2_super_resolution_x3",
+         "mirnetv2_super_resolution_x4"],
+        ["mprnet_deblurring"], ["mprnet_denoising"], ["mprnet_deraining"],
+    ])
+
+
+def test_detect_other_widths() -> None:
+    with torch.device("meta"):
+        net = archs.build("mprnet", n_feat=16, scale_unetfeats=8, scale_orsnetfeats=4,
+                          num_cab=2, reduction=4)
+    detected = detect(net.state_dict())
+    assert detected is not None and detected.configs == ()
+    assert detected.kwargs["n_feat"] == 16 and detected.kwargs["num_cab"] == 2
+    assert detect({"conv.weight": torch.zeros(1, 1)}) is None
+
+
+def test_other_configuration_is_refused_with_what_was_expected(state: dict) -> None:
+    with pytest.raises(WeightsError) as err:
+        check_config(state, "mprnet_deblurring", where="w.pth")
+    message = str(err.value)
+    assert message.startswith("w.pth: holds mprnet(")
+    assert "fits mprnet_deraining" in message
+    assert "mprnet_deblurring expects mprnet(" in message and "n_feat=96" in message
+
+
+def test_shape_mismatch_is_refused_with_a_helpful_message(state: dict) -> None:
+    bad = dict(state)
+    bad["sam12.conv2.weight"] = torch.zeros(4, 40, 1, 1)
+    with pytest.raises(WeightsError) as err:
+        check_config(bad, CONFIG, where="w.pth")
+    assert str(err.value) == (
+        "w.pth: does not fit mprnet_deraining: 1 tensors of the wrong shape "
+        "(first: sam12.conv2.weight is [4, 40, 1, 1], expected [3, 40, 1, 1]); "
+        "the file looks like mprnet(in_c=3, out_c=3, n_feat=40, scale_unetfeats=20, "
+        "scale_orsnetfeats=16, num_cab=8, kernel_size=3, reduction=4, bias=False) "
+        "(fits mprnet_deraining)"
+    )
+    missing = {k: v for k, v in state.items() if k != "tail.weight"}
+    missing["extra.weight"] = torch.zeros(1)
+    with pytest.raises(WeightsError, match="1 missing keys \\(first: tail.weight\\); "
+                                           "1 unexpected keys \\(first: extra.weight\\)"):
+        check_config(missing, CONFIG, where="w.pth")
+    with pytest.raises(WeightsError, match="not an MPRNet, MIRNet or MIRNet-v2"):
+        check_config({"x.weight": torch.zeros(1)}, CONFIG, where="w.pth")
+
+
+def test_shared_tensors_are_saved_and_reload(tmp_path: Path) -> None:
+    net = archs.create(CONFIG)  # one PReLU shared by many keys
+    shared = net.state_dict()
+    assert len({v.data_ptr() for v in shared.values()}) < len(shared)
+    with pytest.raises(RuntimeError):  # the trap: safetensors refuses shared storage
+        save_file(shared, str(tmp_path / "plain.safetensors"))
+    save_safetensors(shared, tmp_path / "w.safetensors")
+    again = read_checkpoint(tmp_path / "w.safetensors")
+    assert _same(again, shared)
+    twin = archs.create(CONFIG)
+    twin.load_state_dict(again, strict=True)
+    assert _same(twin.state_dict(), shared)

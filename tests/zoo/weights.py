@@ -1,0 +1,18 @@
+"""Deterministic test weights for released configurations, without building them."""
+
+from __future__ import annotations
+
+import torch
+
+from imgrestore.testing import keyseeded_state_dict
+
+
+def seeded_state(config: str) -> dict[str, torch.Tensor]:
+    """Key-seeded weights for the released configuration ``config`` (its shapes come from
+    a network built on the meta device: no memory, no initialisation)."""
+    from imgrestore import archs
+
+    with torch.device("meta"):
+        net = archs.create(config)
+    shapes = {k: torch.empty(v.shape, dtype=v.dtype) for k, v in net.state_dict().items()}
+    return keyseeded_state_dict(shapes)
