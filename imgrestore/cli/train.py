@@ -51,24 +51,18 @@ def train_command(
     """
     import sys
 
-    from imgrestore.errors import ImgRestoreError
+    from imgrestore.training.loop import train
     from imgrestore.training.recipe import load_recipe
 
+    loaded = load_recipe(resolve_recipe(recipe), set_ or [])
+    run_dir = output or Path("runs") / loaded.name
     try:
-        loaded = load_recipe(resolve_recipe(recipe), set_ or [])
-        run_dir = output or Path("runs") / loaded.name
-        from imgrestore.training.loop import train
-
         result = train(loaded, run_dir, resume=resume, init_from=init_from,
                        live=not quiet and sys.stderr.isatty())
-    except ImgRestoreError as exc:
-        typer.echo(f"imgrestore train: {exc}", err=True)
-        raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
-        typer.echo("interrupted; continue with --resume", err=True)
-        raise typer.Exit(130) from None
+        typer.echo(f"continue from the last checkpoint with --output {run_dir} --resume",
+                   err=True)
+        raise
     if result.best_psnr is not None:
-        typer.echo(
-            f"best validation PSNR {result.best_psnr:.2f} dB at iteration {result.best_iteration}",
-            err=True,
-        )
+        typer.echo(f"best validation PSNR {result.best_psnr:.2f} dB "
+                   f"(iteration {result.best_iteration})", err=True)
