@@ -123,3 +123,17 @@ def test_exported_model_loads_and_restores(photos: Path, tmp_path: Path) -> None
     x = torch.rand(1, 3, 20, 28)
     out = archs.restore(loaded.net, loaded.spec, x)
     assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_on_cuda(amp: str, photos: Path, tmp_path: Path) -> None:
+    recipe = recipe_from_dict(tiny_recipe(
+        "mprnet", photos / "train", photos / "val",
+        train={"iterations": 12, "amp": amp, "device": "cuda"}, val={"every": 0},
+    ))
+    losses: list[float] = []
+    result = train(recipe, tmp_path / "run", live=False, on_step=lambda s: losses.append(s.loss))
+    assert all(np.isfinite(losses)) and np.mean(losses[-4:]) < np.mean(losses[:4])
+    assert result.best_psnr is not None and np.isfinite(result.best_psnr)
