@@ -86,5 +86,5 @@ def test_restoration_loss_variants() -> None:
     high = torch.full((1, 3, 4, 4), 1.5, requires_grad=True)
     clamped = RestorationLoss(clamp=True)(high, torch.ones(1, 3, 4, 4))
     clamped.backward()
-    assert float(clamped) < 1.1e-3 and high.grad.abs().sum() == 0
+    assert clamped.item() < 1.1e-3 and high.grad.abs().sum() == 0
     assert torch.isclose(RestorationLoss("l1")(out, target), torch.tensor(0.3))
