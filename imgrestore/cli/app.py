@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
-from imgrestore.cli import info, models, tasks
+from imgrestore.cli import info, models, tasks, train
 
 app = typer.Typer(
     name="imgrestore",
@@ -43,4 +43,5 @@ def _root(
 
 
 tasks.register(app)
+app.command("train")(train.train_command)
 app.command("info")(info.info)

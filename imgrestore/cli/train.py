@@ -1,0 +1,68 @@
+"""``imgrestore train RECIPE``: train or fine-tune a network from a recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+#: Where the bundled recipes live in a source checkout.
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "train"
+
+
+def resolve_recipe(name: str) -> Path:
+    """A recipe path, or the name of a bundled recipe (``finetune_denoise``)."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    for folder in (Path("train"), RECIPES_DIR):
+        candidate = folder / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def train_command(
+    recipe: Annotated[str, typer.Argument(help="Recipe file (TOML) or a name from train/.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe field: --set optim.lr=1e-4 (repeatable)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Run folder (default runs/NAME).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --output from its checkpoint.")
+    ] = False,
+    init_from: Annotated[
+        str | None,
+        typer.Option("--from", help="Start from these weights: a model name, folder or file."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live display.")] = False,
+) -> None:
+    """Train or fine-tune a network from a RECIPE.
+
+    The run folder gets checkpoints, a JSONL log, and at the end model.safetensors +
+    imgrestore.json, usable as --model RUN_DIR. Many GPUs:
+    torchrun --nproc-per-node N -m imgrestore train RECIPE ...
+
+    Example: imgrestore train finetune_denoise --set data.train=photos/ --set data.val=held/
+    """
+    import sys
+
+    from imgrestore.training.loop import train
+    from imgrestore.training.recipe import load_recipe
+
+    loaded = load_recipe(resolve_recipe(recipe), set_ or [])
+    run_dir = output or Path("runs") / loaded.name
+    try:
+        result = train(loaded, run_dir, resume=resume, init_from=init_from,
+                       live=not quiet and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        typer.echo(f"continue from the last checkpoint with --output {run_dir} --resume",
+                   err=True)
+        raise
+    if result.best_psnr is not None:
+        typer.echo(f"best validation PSNR {result.best_psnr:.2f} dB "
+                   f"(iteration {result.best_iteration})", err=True)

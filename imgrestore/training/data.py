@@ -1,0 +1,420 @@
+"""Training and validation images: folder layouts, patches, augmentation, MixUp.
+
+Folder layouts (found automatically, ``*_crops`` variants included):
+
+- paired: ``input/`` + ``target/`` (or ``groundtruth/``, ``gt/``; RealSR ``LR/`` + ``HR/``),
+  files matched by name (or by stem when extensions differ);
+- dual-pixel: ``inputL/`` + ``inputR/`` + ``target/``: the two views are stacked into a
+  6-channel input (16-bit PNGs are read at full depth, / 65535);
+- clean-only: images directly in the folder; inputs are made on the fly with
+  :func:`imgrestore.training.degrade.degrade` after cropping and augmenting.
+
+Every random choice for sample ``index`` in ``epoch`` comes from
+``numpy.random.default_rng([seed, epoch, index])``, so batches do not depend on worker
+count or order, and a resumed run sees the same samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from imgrestore.errors import ImageError, UsageError
+from imgrestore.training.degrade import check_spec, degrade
+
+if TYPE_CHECKING:
+    import torch
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+#: (input folders, target folders) accepted for paired layouts, first match wins.
+_INPUTS = (("inputL", "inputR"), ("input",), ("LR",))
+_TARGETS = ("target", "groundtruth", "gt", "HR")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a data folder holds: paired samples or clean images."""
+
+    root: Path
+    #: One tuple of input files per sample (two for dual-pixel), or empty when clean-only.
+    inputs: tuple[tuple[Path, ...], ...]
+    #: The target (clean) image of each sample.
+    targets: tuple[Path, ...]
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.inputs)
+
+    @property
+    def dual_pixel(self) -> bool:
+        return self.paired and len(self.inputs[0]) == 2
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _subdir(root: Path, name: str) -> Path | None:
+    for candidate in (root / name, root / f"{name}_crops"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def find_layout(root: str | Path, layout: str = "auto") -> Layout:
+    """Discover the samples in ``root`` (``layout``: ``auto``, ``paired`` or ``clean``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such data folder")
+    if layout != "clean":
+        target_dir = next((d for n in _TARGETS if (d := _subdir(root, n))), None)
+        for names in _INPUTS:
+            dirs = [_subdir(root, n) for n in names]
+            if target_dir is not None and all(dirs):
+                return _pair(root, [d for d in dirs if d], target_dir)
+        if layout == "paired":
+            raise UsageError(
+                f"{root}: expected input/ and target/ (or groundtruth/, *_crops, "
+                "inputL/ inputR/) folders"
+            )
+    images = _images(root)
+    if not images:
+        raise UsageError(f"{root}: no images (and no input/ + target/ folders)")
+    return Layout(root, (), tuple(images))
+
+
+def _pair(root: Path, input_dirs: list[Path], target_dir: Path) -> Layout:
+    targets = _images(target_dir)
+    if not targets:
+        raise UsageError(f"{target_dir}: no images")
+    inputs = []
+    for target in targets:
+        found = []
+        for folder in input_dirs:
+            match = folder / target.name
+            if not match.is_file():
+                stems = [p for p in _images(folder) if p.stem == target.stem]
+                if len(stems) != 1:
+                    raise UsageError(
+                        f"{target}: no input named {target.name} (or {target.stem}.*) in {folder}"
+                    )
+                match = stems[0]
+            found.append(match)
+        inputs.append(tuple(found))
+    return Layout(root, tuple(inputs), tuple(targets))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as float32 ``H x W x 3`` in [0, 1] (16-bit at full depth)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageError(path, f"unreadable ({exc.strerror or exc})") from None
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[24] == 16:
+            import imagecodecs
+
+            samples = np.asarray(imagecodecs.png_decode(data))
+        elif data[:4] in (b"II*\x00", b"MM\x00*"):
+            import tifffile
+
+            samples = tifffile.imread(path)
+        else:
+            import io
+
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as im:
+                if im.mode not in ("I;16", "I;16B", "I", "F"):
+                    im = im.convert("RGB")
+                samples = np.asarray(im)
+    except Exception as exc:  # noqa: BLE001 - decoders raise many types
+        raise ImageError(path, f"not a readable image ({exc})") from None
+    return _to_float_rgb(samples, path)
+
+
+def _to_float_rgb(samples: np.ndarray, path: Path) -> np.ndarray:
+    if samples.dtype == np.uint8:
+        out = samples.astype(np.float32) / 255
+    elif samples.dtype == np.uint16:
+        out = samples.astype(np.float32) / 65535
+    elif samples.dtype.kind == "f":
+        out = samples.astype(np.float32)
+    elif samples.dtype.kind in "iu":  # Pillow "I" mode holding 16-bit values
+        out = samples.astype(np.float32) / 65535
+    else:
+        raise ImageError(path, f"unsupported sample type {samples.dtype}")
+    if out.ndim == 2:
+        out = np.repeat(out[..., None], 3, axis=2)
+    if out.shape[2] == 4:
+        out = out[..., :3]
+    if out.shape[2] != 3:
+        raise ImageError(path, f"expected an RGB image, got {out.shape[2]} channels")
+    return np.ascontiguousarray(out)
+
+
+# --- patches and augmentation ----------------------------------------------------------------
+
+
+def pad_to(image: np.ndarray, size: int) -> np.ndarray:
+    """Reflect-pad ``image`` bottom/right so both sides are at least ``size`` (MPRNet)."""
+    h, w = image.shape[:2]
+    ph, pw = max(0, size - h), max(0, size - w)
+    if not ph and not pw:
+        return image
+    mode = "reflect" if ph < h and pw < w else "symmetric"
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
+
+
+def random_crop(
+    images: Sequence[np.ndarray], patch: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """The same ``patch x patch`` window of every image (small images padded first).
+
+    An image ``s`` times larger than the first (super-resolution target) is cropped at
+    ``s`` times the window.
+    """
+    first = pad_to(images[0], patch)
+    h, w = first.shape[:2]
+    y = int(rng.integers(0, h - patch + 1))
+    x = int(rng.integers(0, w - patch + 1))
+    out = []
+    for image in images:
+        s = max(1, image.shape[0] // images[0].shape[0])
+        image = pad_to(image, patch * s)
+        out.append(image[y * s : (y + patch) * s, x * s : (x + patch) * s])
+    return out
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if size <= 0 or (h <= size and w <= size):
+        return image
+    y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return image[y : y + size, x : x + size]
+
+
+def dihedral(image: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 flips/rotations of an H x W x C image: ``k`` in 0..7 (0 = identity)."""
+    if k >= 4:
+        image = image[:, ::-1]
+    return np.rot90(image, k % 4, axes=(0, 1))
+
+
+def choose_augment(mode: str, rng: np.random.Generator) -> int:
+    """A dihedral index: ``dihedral8`` uniform; ``mprnet9`` MPRNet's 9-way choice, whose
+    extra case is the identity; ``none`` always 0."""
+    if mode == "dihedral8":
+        return int(rng.integers(8))
+    if mode == "mprnet9":
+        k = int(rng.integers(9))
+        return 0 if k == 8 else k
+    return 0
+
+
+def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend RGB triplets with their grey (ITU-R 601 weights), clipped to [0, 1]."""
+    out = np.empty_like(image)
+    for c0 in range(0, image.shape[2], 3):
+        rgb = image[..., c0 : c0 + 3]
+        gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        out[..., c0 : c0 + 3] = np.clip(factor * rgb + (1 - factor) * gray[..., None], 0, 1)
+    return out
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+
+def _chw(image: np.ndarray) -> torch.Tensor:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+
+
+class _Images:
+    """Read (and optionally cache) the images of one sample."""
+
+    def __init__(self, layout: Layout, cache: bool) -> None:
+        self.layout = layout
+        self.cache: dict[Path, np.ndarray] | None = {} if cache else None
+
+    def read(self, path: Path) -> np.ndarray:
+        if self.cache is None:
+            return read_image(path)
+        if path not in self.cache:
+            self.cache[path] = read_image(path)
+        return self.cache[path]
+
+    def sample(self, index: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """(input with views stacked on channels, or None when clean-only; target)."""
+        target = self.read(self.layout.targets[index])
+        if not self.layout.paired:
+            return None, target
+        views = [self.read(p) for p in self.layout.inputs[index]]
+        return np.concatenate(views, axis=2), target
+
+
+class TrainSet:
+    """Random patches: index with ``(epoch, index)``; yields ``{"input", "target"}`` CHW."""
+
+    def __init__(
+        self, layout: Layout, *, patch: int, seed: int, augment: str = "dihedral8",
+        saturation_jitter: float = 0.0, degradation: Mapping[str, Any] | None = None,
+        cache: bool = False,
+    ) -> None:
+        if not layout.paired and not degradation:
+            raise UsageError(
+                f"{layout.root}: clean images only; the recipe needs data.degradation "
+                "(e.g. {kind = \"gaussian_noise\", sigma = [0, 50]})"
+            )
+        self.images = _Images(layout, cache)
+        self.patch, self.seed, self.augment = patch, seed, augment
+        self.saturation_jitter = saturation_jitter
+        self.degradation = check_spec(degradation) if degradation and not layout.paired else None
+
+    def __len__(self) -> int:
+        return len(self.images.layout)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        epoch, index = key
+        rng = np.random.default_rng([self.seed, epoch, index])
+        inp, target = self.images.sample(index % len(self))
+        arrays = [target] if inp is None else [inp, target]
+        arrays = random_crop(arrays, self.patch, rng)
+        k = choose_augment(self.augment, rng)
+        arrays = [dihedral(a, k) for a in arrays]
+        if self.saturation_jitter and rng.random() < self.saturation_jitter:
+            factor = float(rng.uniform(0.8, 1.2))
+            arrays = [adjust_saturation(a, factor) for a in arrays]
+        if inp is None:
+            target = np.ascontiguousarray(arrays[0])
+            inp = degrade(self.degradation, target, rng)
+        else:
+            inp, target = arrays
+        return {"input": _chw(inp), "target": _chw(target)}
+
+
+class ValSet:
+    """Whole (or center-cropped) validation images; clean-only folders are degraded with
+    ``default_rng([seed, index])``, the same inputs every time."""
+
+    def __init__(
+        self, layout: Layout, *, crop: int = 0, seed: int = 0,
+        degradation: Mapping[str, Any] | None = None, limit: int = 0,
+    ) -> None:
+        if not layout.paired and not degradation:
+            raise UsageError(f"{layout.root}: clean validation images need data.degradation")
+        self.images = _Images(layout, cache=True)
+        self.crop, self.seed = crop, seed
+        self.degradation = check_spec(degradation) if degradation and not layout.paired else None
+        self.count = min(len(layout), limit) if limit else len(layout)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        inp, target = self.images.sample(index)
+        target = center_crop(target, self.crop)
+        if inp is None:
+            inp = degrade(self.degradation, target, np.random.default_rng([self.seed, index]))
+        else:
+            s = max(1, target.shape[0] // inp.shape[0])
+            inp = center_crop(inp, self.crop // s if self.crop else 0)
+        return {"input": _chw(inp), "target": _chw(target)}
+
+
+class EpochSampler:
+    """Shuffled ``(epoch, index)`` keys, epoch after epoch, sharded across processes.
+
+    The order of each epoch is the one :class:`torch.utils.data.DistributedSampler` gives
+    for that epoch, cut to whole batches of ``batch``, so batches never straddle epochs;
+    ``start`` skips the first samples of the first epoch (resume).
+    """
+
+    def __init__(
+        self, size: int, *, seed: int, rank: int = 0, world: int = 1, repeat: int = 1,
+        batch: int = 1, start_epoch: int = 0, start: int = 0,
+    ) -> None:
+        self.size, self.seed, self.rank, self.world = size, seed, rank, world
+        self.repeat, self.batch = repeat, batch
+        self.start_epoch, self.start = start_epoch, start
+
+    def epoch_indices(self, epoch: int) -> list[int]:
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(
+            range(self.size * self.repeat), num_replicas=self.world, rank=self.rank,
+            shuffle=True, seed=self.seed, drop_last=True,
+        )
+        sampler.set_epoch(epoch)
+        indices = [i % self.size for i in sampler]
+        return indices[: len(indices) // self.batch * self.batch]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, start = self.start_epoch, self.start
+        while True:
+            for index in self.epoch_indices(epoch)[start:]:
+                yield epoch, index
+            epoch, start = epoch + 1, 0
+
+
+def samples_per_epoch(size: int, *, world: int = 1, repeat: int = 1) -> int:
+    """Samples one process sees per epoch (DistributedSampler with ``drop_last``)."""
+    return (size * repeat) // world
+
+
+# --- MixUp -----------------------------------------------------------------------------------
+
+
+def mixup(
+    inp: torch.Tensor, target: torch.Tensor, *, kind: str, alpha: float, prob: float,
+    rng: np.random.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mix each sample with a random partner from the batch, input and target alike.
+
+    ``per_sample``: one lambda ~ Beta(alpha, alpha) per sample (MPRNet, MIRNet);
+    ``per_batch``: one lambda for the batch (MIRNet-v2), applied with probability ``prob``.
+    """
+    import torch
+
+    n = inp.shape[0]
+    if kind == "none" or n < 2:
+        return inp, target
+    if kind == "per_batch":
+        if rng.random() >= prob:
+            return inp, target
+        lam = torch.tensor(float(rng.beta(alpha, alpha)), dtype=inp.dtype)
+    else:
+        if prob < 1 and rng.random() >= prob:
+            return inp, target
+        lam = torch.from_numpy(rng.beta(alpha, alpha, size=n)).to(inp.dtype).view(n, 1, 1, 1)
+    perm = torch.from_numpy(rng.permutation(n))
+    return lam * inp + (1 - lam) * inp[perm], lam * target + (1 - lam) * target[perm]
+
+
+__all__ = [
+    "EpochSampler",
+    "Layout",
+    "TrainSet",
+    "ValSet",
+    "adjust_saturation",
+    "center_crop",
+    "choose_augment",
+    "dihedral",
+    "find_layout",
+    "mixup",
+    "random_crop",
+    "read_image",
+    "samples_per_epoch",
+]

@@ -1,0 +1,96 @@
+"""``imgrestore train`` through the real app, and its model used by ``imgrestore denoise``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgrestore.cli import main
+
+from ._tiny import write_clean
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exit:
+        return int(exit.code or 0)
+    return 0
+
+
+def _recipe(tmp_path: Path) -> Path:
+    write_clean(tmp_path / "photos" / "train", 3)
+    write_clean(tmp_path / "photos" / "val", 1, seed=9, size=(24, 24))
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'name = "tiny"\n'
+        '[model]\nfamily = "mirnetv2"\nkwargs = { n_feat = 8, chan_factor = 2.0 }\n'
+        '[data]\ntrain = "photos/train"\nval = "photos/val"\npatch = 16\nbatch = 2\n'
+        'degradation = { kind = "gaussian_noise", sigma = 20 }\n'
+        '[train]\niterations = 4\nlog_every = 2\n[val]\nevery = 0\n'
+    )
+    return path
+
+
+def test_train_then_denoise_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    recipe = _recipe(tmp_path)
+    code = _run("train", str(recipe), "--set", "optim.lr=5e-4", "--output", "run", "-q")
+    assert code == 0, capsys.readouterr().err
+    assert "best validation PSNR" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert saved["optim"]["lr"] == 5e-4
+    meta = json.loads((tmp_path / "run" / "imgrestore.json").read_text())
+    assert meta["family"] == "mirnetv2" and meta["task"] == "denoise"
+    assert meta["training"]["iterations"] == 4
+
+    photo = tmp_path / "photos" / "val" / "img00.png"
+    code = _run("denoise", str(photo), "--model", "run", "-o", str(tmp_path / "out"))
+    assert code == 0, capsys.readouterr().err
+    assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    recipe = _recipe(tmp_path)
+    assert _run("train", str(recipe), "--set", "data.patch=big", "-q") == 2
+    assert "data.patch" in capsys.readouterr().err
+    assert _run("train", "no_such_recipe", "-q") == 2
+    assert _run("train", str(recipe), "-o", "r", "-q") == 0
+    assert _run("train", str(recipe), "-o", "r", "-q") == 2  # would overwrite a run
+    assert "--resume" in capsys.readouterr().err
+    assert _run("train", str(recipe), "-o", "r", "-q", "--resume") == 0
+
+
+def test_bundled_recipes_resolve_by_name() -> None:
+    from imgrestore.cli.train import resolve_recipe
+
+    assert resolve_recipe("finetune_denoise").is_file()
+
+
+def test_train_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from imgrestore.cli.app import app\n"
+        "try:\n"
+        "    app(['train', '--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print('TORCH', 'torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "TORCH False" in done.stdout
