@@ -40,6 +40,8 @@ class Job:
     state: JobState = "todo"
     #: Why the job is skipped or failed before it starts.
     reason: str | None = None
+    #: The right view of a dual-pixel pair (``source`` is the left one).
+    partner: Path | None = None
 
     @property
     def name(self) -> str:
@@ -132,6 +134,7 @@ def plan_jobs(
     recursive: bool = False,
     format: str | None = None,
     overwrite: bool = False,
+    pairs: bool = False,
 ) -> Plan:
     """Plan the jobs for ``inputs`` (files, folders, glob patterns, or ``-`` for stdin).
 
@@ -140,6 +143,9 @@ def plan_jobs(
     tree under each input folder is mirrored). Existing outputs are skipped unless
     ``overwrite``; an output that would replace an input is refused; two inputs that
     would share an output name are told apart by their original extension.
+
+    ``pairs``: the inputs are files taken two by two, (left view, right view) of
+    dual-pixel captures; each pair gives one output, named after the left view.
     """
     fmt = normalize_format(format) if format else None
     if STDIO in inputs:
@@ -150,16 +156,25 @@ def plan_jobs(
     if output == STDIO:
         raise UsageError("'-o -' (stdout) needs '-' (stdin) as the input")
 
-    found, ignored, jobs = _expand(inputs, recursive, suffix)
+    if pairs:
+        if len(inputs) % 2 or any(Path(i).is_dir() for i in inputs):
+            raise UsageError("dual-pixel input is files in pairs: LEFT RIGHT [LEFT RIGHT ...]")
+        lefts, rights = inputs[::2], inputs[1::2]
+        partners = {Path(a): Path(b) for a, b in zip(lefts, rights, strict=True)}
+        found, ignored, jobs = _expand(inputs[::2], False, suffix)
+    else:
+        partners = {}
+        found, ignored, jobs = _expand(inputs, recursive, suffix)
     out = Path(output) if output else None
+    named = list(inputs[::2]) if pairs else list(inputs)
     single_file_output = (
-        out is not None and len(found) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+        out is not None and len(found) == 1 and len(named) == 1 and not Path(named[0]).is_dir()
         and not out.is_dir() and out.suffix != ""
     )
     if out is not None and not single_file_output and out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
 
-    sources = {src.resolve() for src, _ in found}
+    sources = {src.resolve() for src, _ in found} | {p.resolve() for p in partners.values()}
     claimed: dict[Path, Path] = {}
     for src, base in found:
         ext = output_suffix_for(src, fmt)
@@ -183,7 +198,7 @@ def plan_jobs(
             jobs.append(Job(src, dest, fmt, "skip", "output exists (use --overwrite to redo)"))
         else:
             claimed[key] = src
-            jobs.append(Job(src, dest, fmt))
+            jobs.append(Job(src, dest, fmt, partner=partners.get(src)))
     return Plan(jobs, ignored)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from imgrestore.batch import distributed
 from imgrestore.batch.plan import Job, make_parent, plan_jobs
 from imgrestore.batch.report import FileResult, Report
-from imgrestore.errors import DeviceError, ImgRestoreError, UsageError
+from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
 from imgrestore.tasks import TaskName, chain_suffix
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class Request:
     quality: int | None = None
     strip_metadata: bool = False
     max_pixels: int | None = None
+    #: Inputs are (left, right) dual-pixel views, two by two.
+    dual_pixel: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
 
     def output_suffix(self) -> str:
@@ -128,10 +130,15 @@ class Chain:
                 step.model, task=step.task, weights=step.weights, scale=step.scale,
                 style=step.style, notify=notify,
             )
-            if loaded.spec.in_channels != 3:
+            wanted = 6 if request.dual_pixel and not self.models else 3
+            if loaded.spec.in_channels != wanted:
+                hint = (
+                    "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
+                    else "--dual-pixel needs a dual-pixel model"
+                )
                 raise UsageError(
                     f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
-                    f"({loaded.input_kind}); the task commands restore ordinary RGB photos"
+                    f"({loaded.input_kind}); {hint}"
                 )
             self.models.append(loaded)
             self.restorers.append(
@@ -182,6 +189,22 @@ def _resize_like(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return t[0].permute(1, 2, 0).clamp_(0, 1).numpy()
 
 
+def _with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
+    """The 6-channel input of a dual-pixel network: left RGB then right RGB."""
+    import dataclasses
+
+    import numpy as np
+
+    if left.pixels.shape != right.pixels.shape:
+        raise ImageError(
+            right.meta.name,
+            f"right view is {right.meta.width}x{right.meta.height}, left view "
+            f"{left.meta.name} is {left.meta.width}x{left.meta.height}",
+        )
+    pixels = np.concatenate([left.pixels, right.pixels], axis=2)
+    return dataclasses.replace(left, pixels=pixels)
+
+
 def _one_line(job: Job, error: BaseException) -> str:
     if isinstance(error, ImgRestoreError):
         text = str(error)
@@ -196,7 +219,7 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     suffix = request.output_suffix()
     plan = plan_jobs(
         request.inputs, suffix=suffix, output=request.output, recursive=request.recursive,
-        format=request.format, overwrite=request.overwrite,
+        format=request.format, overwrite=request.overwrite, pairs=request.dual_pixel,
     )
     rank, world = distributed.rank_and_world()
     report = Report(task="+".join(s.task for s in request.steps))
@@ -249,7 +272,10 @@ def _process(
     @timed
     def read(job: Job) -> LoadedImage:
         source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
-        return read_image(source, max_pixels=request.max_pixels)
+        image = read_image(source, max_pixels=request.max_pixels)
+        if job.partner is None:
+            return image
+        return _with_right_view(image, read_image(job.partner, max_pixels=request.max_pixels))
 
     @timed
     def process(job: Job, image: LoadedImage) -> _Restored:

@@ -19,11 +19,15 @@ from imgrestore.tasks import TASKS
 if TYPE_CHECKING:
     from imgrestore.batch.run import Request
 
+#: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
+DUAL_PIXEL_MODEL = "mirnetv2_defocus_deblurring_dualpixel"
+
 EXAMPLES = {
     "denoise": "imgrestore denoise photo.jpg\n\n"
     "imgrestore denoise -r holiday/ -o restored/ --json report.json\n\n"
     "imgrestore denoise --then upscale --scale 2 photo.jpg",
-    "deblur": "imgrestore deblur shaky.jpg\n\nimgrestore deblur --model mprnet_deblurring *.png",
+    "deblur": "imgrestore deblur shaky.jpg\n\n"
+    "imgrestore deblur --dual-pixel left.png right.png -o sharp.png",
     "derain": "imgrestore derain street.jpg -o street-clear.jpg",
     "enhance": "imgrestore enhance night.jpg\n\nimgrestore enhance --style retouch flat.tif",
     "upscale": "imgrestore upscale --scale 4 small.png\n\nimgrestore upscale -s 2 -f png scans/",
@@ -40,6 +44,13 @@ Style = Annotated[
     typer.Option("--style",
                  help="Enhance style: lowlight (LOL) or retouch (MIT-Adobe FiveK; default "
                  "lowlight). Also applies to enhance in --then chains.", rich_help_panel="Model"),
+]
+
+DualPixel = Annotated[
+    bool,
+    typer.Option("--dual-pixel",
+                 help="Defocus deblurring from dual-pixel captures: give LEFT RIGHT view "
+                 "pairs (MIRNet-v2 trained on DPDD).", rich_help_panel="Model"),
 ]
 
 EXIT_CODES = (
@@ -81,7 +92,8 @@ def denoise(
 def deblur(
     inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
+    scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
+    strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
     precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
     compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
@@ -168,6 +180,7 @@ class TaskOptions:
     json_report: str | None
     quiet: bool
     verbose: bool
+    dual_pixel: bool = False
 
 
 def build_request(task: str, o: TaskOptions) -> Request:
@@ -178,10 +191,13 @@ def build_request(task: str, o: TaskOptions) -> Request:
     for i, name in enumerate([task, *(o.then or [])]):
         if name not in TASKS:
             raise UsageError(f"--then {name}: unknown task (choose from {', '.join(TASKS)})")
+        first_model = o.model
+        if o.dual_pixel and first_model is None:
+            first_model = DUAL_PIXEL_MODEL
         steps.append(
             Step(
                 name,  # type: ignore[arg-type]
-                model=o.model if i == 0 else None,
+                model=first_model if i == 0 else None,
                 weights=str(o.weights) if i == 0 and o.weights else None,
                 scale=(o.scale or 2) if name == "upscale" else None,
                 style=o.style if name == "enhance" else None,
@@ -193,7 +209,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
-        strip_metadata=o.strip_metadata, max_pixels=o.max_pixels,
+        strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
         engine=EngineOptions(
             device=o.device, precision=o.precision,
             tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,

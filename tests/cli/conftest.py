@@ -18,6 +18,7 @@ CARDS = {
     "mirnetv2_real_denoising": "params",
     "mprnet_deraining": "state_dict",
     "mirnetv2_super_resolution_x2": "params",
+    "mirnetv2_defocus_deblurring_dualpixel": "params",
 }
 
 Runner = Callable[..., subprocess.CompletedProcess]

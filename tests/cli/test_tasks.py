@@ -233,3 +233,36 @@ def test_corpus_of_unusual_and_broken_files_in_one_batch(cli, tmp_path):
     assert _fingerprint(folder) == before
     assert not _stray_files(out) and not _stray_files(folder)
     assert len(list(out.iterdir())) == sum(c.usable for c in cases)
+
+
+def test_dual_pixel_pairs(cli, tmp_path):
+    import torch
+
+    from imgrestore import archs
+    from imgrestore.imaging import read_image
+    from imgrestore.testing import keyseed_
+
+    rng = np.random.default_rng(5)
+    views = []
+    for side in ("left", "right"):
+        pixels = (rng.random((36, 52, 3)) * 65535).astype(np.uint16)
+        import imagecodecs
+
+        path = tmp_path / f"{side}.png"
+        path.write_bytes(imagecodecs.png_encode(pixels))
+        views.append(path)
+    done = cli("deblur", "--dual-pixel", *views, "-o", tmp_path / "sharp.png")
+    assert done.returncode == 0, done.stderr
+    out = read_image(tmp_path / "sharp.png")
+    assert out.meta.bit_depth == 16 and out.pixels.shape == (36, 52, 3)
+
+    name = "mirnetv2_defocus_deblurring_dualpixel"
+    net = keyseed_(archs.create(name)).eval()
+    pair = np.concatenate([read_image(v).pixels for v in views], axis=2)
+    with torch.inference_mode():
+        x = torch.from_numpy(pair).permute(2, 0, 1)[None]
+        expected = archs.restore(net, archs.spec(name), x).clamp(0, 1)[0].permute(1, 2, 0)
+    np.testing.assert_allclose(out.pixels, expected.numpy(), atol=1.5 / 65535)
+
+    odd = cli("deblur", "--dual-pixel", views[0], "-o", tmp_path / "x.png")
+    assert odd.returncode == 2
