@@ -8,10 +8,11 @@ Typer's (exit 2).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 
-def main() -> None:
-    """Console-script entry point (``imgrestore``)."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``imgrestore``); ``argv`` defaults to ``sys.argv[1:]``."""
     import warnings
 
     from imgrestore.cli.app import app
@@ -20,7 +21,7 @@ def main() -> None:
     # Library warnings (e.g. Pillow on damaged EXIF) as one line, without source code.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
-        app()
+        app(args=list(argv) if argv is not None else None)
     except ImgRestoreError as error:
         from imgrestore.cli.display import print_error
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgrestore.errors import ImageError, UsageError
+from imgrestore.errors import UsageError
 from imgrestore.training.degrade import check_spec, degrade
 
 if TYPE_CHECKING:
@@ -116,52 +116,11 @@ def _pair(root: Path, input_dirs: list[Path], target_dir: Path) -> Layout:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """An image file as float32 ``H x W x 3`` in [0, 1] (16-bit at full depth)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImageError(path, f"unreadable ({exc.strerror or exc})") from None
-    try:
-        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[24] == 16:
-            import imagecodecs
+    """An image file as float32 ``H x W x 3`` in [0, 1], read exactly as the task commands
+    read their inputs (upright, full bit depth, RAW developed)."""
+    from imgrestore.imaging import read_image as read
 
-            samples = np.asarray(imagecodecs.png_decode(data))
-        elif data[:4] in (b"II*\x00", b"MM\x00*"):
-            import tifffile
-
-            samples = tifffile.imread(path)
-        else:
-            import io
-
-            from PIL import Image
-
-            with Image.open(io.BytesIO(data)) as im:
-                if im.mode not in ("I;16", "I;16B", "I", "F"):
-                    im = im.convert("RGB")
-                samples = np.asarray(im)
-    except Exception as exc:  # noqa: BLE001 - decoders raise many types
-        raise ImageError(path, f"not a readable image ({exc})") from None
-    return _to_float_rgb(samples, path)
-
-
-def _to_float_rgb(samples: np.ndarray, path: Path) -> np.ndarray:
-    if samples.dtype == np.uint8:
-        out = samples.astype(np.float32) / 255
-    elif samples.dtype == np.uint16:
-        out = samples.astype(np.float32) / 65535
-    elif samples.dtype.kind == "f":
-        out = samples.astype(np.float32)
-    elif samples.dtype.kind in "iu":  # Pillow "I" mode holding 16-bit values
-        out = samples.astype(np.float32) / 65535
-    else:
-        raise ImageError(path, f"unsupported sample type {samples.dtype}")
-    if out.ndim == 2:
-        out = np.repeat(out[..., None], 3, axis=2)
-    if out.shape[2] == 4:
-        out = out[..., :3]
-    if out.shape[2] != 3:
-        raise ImageError(path, f"expected an RGB image, got {out.shape[2]} channels")
-    return np.ascontiguousarray(out)
+    return read(path).pixels
 
 
 # --- patches and augmentation ----------------------------------------------------------------

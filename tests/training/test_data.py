@@ -85,7 +85,7 @@ def test_clean_layout_needs_a_degradation(tmp_path: Path) -> None:
 def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
-    with pytest.raises(ImageError, match="bad.png: not a readable image"):
+    with pytest.raises(ImageError, match="bad.png: truncated PNG file"):
         read_image(bad)
 
 
