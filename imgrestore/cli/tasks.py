@@ -66,15 +66,18 @@ def _help(task: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the five task commands to ``app``."""
-    for name, command in (
-        ("denoise", denoise), ("deblur", deblur), ("derain", derain),
-        ("enhance", enhance), ("upscale", upscale),
-    ):
+    """Add the five task commands to ``app``.
+
+    They share one function (the command's name says which task it is), except
+    ``deblur``, which also takes ``--dual-pixel``.
+    """
+    for name in TASKS:
+        command = deblur if name == "deblur" else restore
         app.command(name, help=_help(name), rich_help_panel="Restore photos")(command)
 
 
-def denoise(
+def restore(
+    ctx: typer.Context,
     inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
@@ -86,7 +89,8 @@ def denoise(
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
-    execute("denoise", locals())
+    options = locals()
+    execute(str(options.pop("ctx").info_name), options)
 
 
 def deblur(
@@ -103,51 +107,6 @@ def deblur(
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
     execute("deblur", locals())
-
-
-def derain(
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-) -> None:
-    execute("derain", locals())
-
-
-def enhance(
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-) -> None:
-    execute("enhance", locals())
-
-
-def upscale(
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-) -> None:
-    execute("upscale", locals())
 
 
 @dataclass(frozen=True)
