@@ -33,19 +33,21 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: Peak bytes one fp32 forward needs per input pixel beyond the loaded network, measured
-#: on the CPU by ``benchmarks/engine.py --memory-model`` (see docs/performance.md).
-#: Keyed by configuration name; other widths fall back to the family's largest value.
+#: on the CPU (peak RSS minus RSS before the forward, 256² to 512² inputs) by
+#: ``benchmarks/engine.py --only memory``, rounded up; see docs/performance.md. Keyed by
+#: configuration name, then family (all MIRNet / MIRNet-v2 configurations share widths);
+#: other widths fall back to the family's largest value.
 FORWARD_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType(
     {
         "mprnet_deblurring": 9600.0,
-        "mprnet_denoising": 8300.0,
-        "mprnet_deraining": 4600.0,
-        "mirnet": 5700.0,
+        "mprnet_denoising": 8400.0,
+        "mprnet_deraining": 4800.0,
+        "mirnet": 5000.0,
         "mirnetv2": 5000.0,
     }
 )
 _FAMILY_DEFAULT: Mapping[str, float] = MappingProxyType(
-    {"mprnet": 9600.0, "mirnet": 5700.0, "mirnetv2": 5000.0}
+    {"mprnet": 9600.0, "mirnet": 5000.0, "mirnetv2": 5000.0}
 )
 #: Tiles per forward at most, when several fit in memory.
 MAX_BATCH = 8

@@ -244,14 +244,14 @@ def test_cuda_precisions_match_cpu_fp32(family: str, precision: str) -> None:
         pytest.skip("this GPU has no bf16")
     arch = SMALL[family]
     image = smooth_image(96, 104)
-    cpu = Restorer(_net(arch), arch, device="cpu", tile=0)(image)
+    cpu = Restorer(_net(arch), arch, device="cpu", tile=64)(image)
     gpu = Restorer(_net(arch), arch, device="cuda", precision=precision, tile=64)(image)
     assert np.isfinite(gpu).all()
-    assert _psnr(gpu, cpu) > {"fp32": 25.0, "fp16": 25.0, "bf16": 20.0}[precision]
+    assert _psnr(gpu, cpu) > {"fp32": 40.0, "fp16": 25.0, "bf16": 20.0}[precision]
 
 
 @needs_cuda
-def test_cuda_auto_tile_and_real_out_of_memory_retry() -> None:
+def test_cuda_auto_tile_with_a_small_budget() -> None:
     arch = SMALL["mirnetv2"]
     restorer = Restorer(_net(arch), arch, device="cuda", max_memory="64M")
     out = restorer(smooth_image(300, 200))

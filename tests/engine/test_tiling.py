@@ -205,3 +205,18 @@ def test_is_out_of_memory() -> None:
 def test_wrong_output_size_is_reported(local_net) -> None:
     with pytest.raises(ValueError, match="scale 2"):
         tiled_forward(local_net, _chw(32, 32), tile=16, overlap=4, scale=2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_real_cuda_out_of_memory_error_splits_the_tile(local_net) -> None:
+    net = LocalNet().eval().cuda()
+
+    def fn(batch: torch.Tensor) -> torch.Tensor:
+        if batch.shape[-1] > 48:  # ask the CUDA allocator for far more than any GPU has
+            torch.empty(2**50, dtype=torch.uint8, device="cuda")
+        return net(batch.cuda()).cpu()
+
+    image = _chw(100, 120)
+    with torch.inference_mode():
+        tiled = tiled_forward(fn, image, tile=96, overlap=16, multiple=4)
+    torch.testing.assert_close(tiled, _whole(local_net, image, 4), atol=1e-5, rtol=0)
