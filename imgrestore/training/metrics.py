@@ -47,7 +47,8 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
 def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean SSIM of two prepared images (Wang et al.'s settings; see
     :func:`imgrestore.evaluation.metrics.ssim`), averaged over a batch."""
-    return float(np.mean([_metrics.ssim(a, b) for a, b in zip(_images(x), _images(y))]))
+    pairs = zip(_images(x), _images(y), strict=True)
+    return float(np.mean([_metrics.ssim(a, b) for a, b in pairs]))
 
 
 __all__ = ["prepare", "psnr", "ssim"]
