@@ -78,13 +78,20 @@ def parse_box(text: str, size: tuple[int, int]) -> Box:
 
 
 def auto_zoom(before: Image.Image, after: Image.Image, side: int | None = None) -> Box:
-    """The square where ``after`` differs most from ``before`` (mean absolute difference
-    of luma), of ``side`` pixels (default a quarter of the shorter side, at least 16)."""
+    """A square worth a close look: where ``after`` both differs most from ``before`` and
+    has the most detail (each of the two maps, mean absolute luma difference and gradient
+    magnitude of ``after``, counted relative to its own mean). ``side`` defaults to a
+    quarter of the shorter side, at least 16 pixels."""
     width, height = before.size
     side = min(side or max(16, min(width, height) // 4), width, height)
-    diff = np.abs(np.asarray(after.convert("L"), np.float64)
-                  - np.asarray(before.convert("L"), np.float64))
-    total = np.pad(diff.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    luma = np.asarray(after.convert("L"), np.float64)
+    diff = np.abs(luma - np.asarray(before.convert("L"), np.float64))
+    detail = (np.abs(np.diff(luma, axis=1, append=luma[:, -1:]))
+              + np.abs(np.diff(luma, axis=0, append=luma[-1:])))
+    score = sum(m / m.mean() for m in (diff, detail) if m.mean() > 0)
+    if np.isscalar(score):  # identical, flat images: the centre
+        return (width - side) // 2, (height - side) // 2, side, side
+    total = np.pad(np.cumsum(np.cumsum(score, 0), 1), ((1, 0), (1, 0)))
     sums = (total[side:, side:] - total[:-side, side:] - total[side:, :-side]
             + total[:-side, :-side])
     y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
@@ -181,15 +188,21 @@ def _outlined(image: Image.Image, box: Box | None) -> Image.Image:
 
 def _label(canvas: Image.Image, text: str, area: tuple[int, int, int, int], *,
            right: bool = False) -> None:
-    """Write ``text`` in Pillow's default font, vertically centred in ``area``."""
+    """Write ``text`` in Pillow's default font, vertically centred in ``area`` (smaller
+    when it would not fit its width)."""
     from PIL import ImageDraw, ImageFont
 
     left, top, end, bottom = area
     band = bottom - top
-    font = ImageFont.load_default(size=max(10, round(band * 0.6)))
-    draw = ImageDraw.Draw(canvas)
     pad = max(4, band // 4)
-    x0, _, x1, _ = draw.textbbox((0, 0), text, font=font)
+    draw = ImageDraw.Draw(canvas)
+    size = max(10, round(band * 0.6))
+    while True:
+        font = ImageFont.load_default(size=size)
+        x0, _, x1, _ = draw.textbbox((0, 0), text, font=font)
+        if x1 - x0 <= end - left - 2 * pad or size <= 8:
+            break
+        size -= 1
     x = end - pad - (x1 - x0) if right else left + pad
     draw.text((x, top + band / 2), text, fill=TEXT, font=font, anchor="lm")
 

@@ -95,12 +95,15 @@ def test_sizes_and_boxes() -> None:
         side_by_side([small], ["a", "b"])
 
 
-def test_auto_zoom_finds_the_change() -> None:
-    before = _image(5)
+def test_auto_zoom_finds_the_detail_that_changed() -> None:
+    ramp = np.linspace(0, 200, 96, dtype=np.uint8)[None, :, None].repeat(64, 0).repeat(3, 2)
+    before = Image.fromarray(np.ascontiguousarray(ramp))
     changed = before.copy()
-    changed.paste((0, 0, 0), (60, 30, 76, 46))
+    changed.paste(_image(5, (16, 16)), (60, 30))  # new texture in one place
     assert auto_zoom(before, changed, 16) == (60, 30, 16, 16)
     assert auto_zoom(before, changed)[2] == 16  # a quarter of the short side
+    flat = Image.new("RGB", (96, 64), (90, 90, 90))
+    assert auto_zoom(flat, flat, 16) == (40, 24, 16, 16)  # nothing to see: the centre
 
 
 def _page(tmp_path: Path) -> tuple[Path, Image.Image, Image.Image]:
