@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
-from imgrestore.cli import info, models, tasks, train
+from imgrestore.cli import compare, eval, info, models, tasks, train
 
 app = typer.Typer(
     name="imgrestore",
@@ -45,3 +45,7 @@ def _root(
 tasks.register(app)
 app.command("train")(train.train_command)
 app.command("info")(info.info)
+app.command("eval", help=eval.HELP, rich_help_panel="Measure and compare")(eval.eval_command)
+app.command("compare", help=compare.HELP, rich_help_panel="Measure and compare")(
+    compare.compare_command
+)

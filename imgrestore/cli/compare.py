@@ -1,0 +1,87 @@
+"""``imgrestore compare ORIGINAL RESTORED...``: before/after pictures and an HTML slider page.
+
+Parsing only; the pictures are made by :mod:`imgrestore.evaluation.compare`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imgrestore.cli import options as opt
+
+HELP = """Show a restoration next to its original: a labelled picture and/or an HTML page.
+
+The picture puts the images side by side (or, with --split, one picture cut at a split
+line: original left, restored right), each under its label, with zoomed crops of one
+region below (--zoom x,y,w,h or auto: where the result differs most). --html writes one
+self-contained page (images embedded, works offline) with a before/after slider.
+Images of different sizes (upscaling) are shown at the largest size. See docs/eval.md.
+
+[bold]Examples[/bold]:
+
+    imgrestore compare photo.jpg photo-denoised.jpg -o compare.jpg --zoom auto
+
+    imgrestore compare photo.jpg photo-denoised.jpg --split --html compare.html
+
+    imgrestore compare small.png small-x4.png -o x4.png --label bicubic --label MIRNet-v2
+"""
+
+
+def compare_command(
+    original: Annotated[Path, typer.Argument(metavar="ORIGINAL", show_default=False,
+                                             help="The image before restoration.")],
+    restored: Annotated[list[Path], typer.Argument(metavar="RESTORED...", show_default=False,
+                                                   help="One or more restored versions.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The picture to write (.jpg, .png, .webp or .tif).")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also (or only) write a self-contained HTML page with a slider.")] = None,
+    label: Annotated[list[str] | None, typer.Option(
+        "--label", "-l", help="Labels, one per image in order (default: file names).")] = None,
+    split: Annotated[bool, typer.Option(
+        "--split", help="One picture cut at a split line instead of side by side "
+        "(one RESTORED).")] = False,
+    position: Annotated[float, typer.Option(
+        "--position", min=0.0, max=1.0, help="Where --split cuts, 0-1 of the width.")] = 0.5,
+    zoom: Annotated[str | None, typer.Option(
+        "--zoom", help="Add enlarged crops of one region: x,y,w,h (pixels of the largest "
+        "image) or 'auto'.")] = None,
+    quality: Annotated[int, typer.Option(
+        "--quality", min=1, max=100, help="JPEG/WebP quality of the picture.")] = 90,
+    title: Annotated[str | None, typer.Option(
+        "--title", help="Title of the HTML page.")] = None,
+    max_pixels: opt.MaxPixels = None,
+) -> None:
+    from imgrestore.errors import UsageError
+    from imgrestore.evaluation import compare as cmp
+
+    inputs = [original, *restored]
+    if output is None and html is None:
+        raise UsageError("say where to write: -o PICTURE and/or --html PAGE")
+    if split and len(restored) != 1:
+        raise UsageError(f"--split shows one restored image, got {len(restored)}")
+    labels = list(label) if label else cmp.default_labels(inputs)
+    if len(labels) != len(inputs):
+        raise UsageError(f"{len(inputs)} images but {len(labels)} --label")
+    for dest in (output, html):
+        if dest is not None and any(dest.resolve() == p.resolve() for p in inputs):
+            raise UsageError(f"{dest}: refusing to write over an input image")
+    images = cmp.common_size([cmp.read_for_compare(p, max_pixels=max_pixels) for p in inputs])
+    box = None
+    if zoom == "auto":
+        box = cmp.auto_zoom(images[0], images[1])
+    elif zoom:
+        box = cmp.parse_box(zoom, images[0].size)
+    if output is not None:
+        picture = (cmp.split(images[0], images[1], labels, position=position, zoom=box)
+                   if split else cmp.side_by_side(images, labels, zoom=box))
+        cmp.save_picture(picture, output, quality=quality)
+        typer.echo(f"wrote {output} ({picture.width}x{picture.height})", err=True)
+    if html is not None:
+        page = cmp.html_page(images[0], images[1:], labels,
+                             title=title or f"{labels[0]}: before and after")
+        cmp.save_text(page, html)
+        typer.echo(f"wrote {html} ({len(page) // 1024} KiB)", err=True)
