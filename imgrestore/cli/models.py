@@ -50,6 +50,7 @@ def _card_row(card: Any) -> dict[str, Any]:
         "params": card.params,
         "licence": card.licence,
         "cached": is_cached(card),
+        "builtin": card.builtin,
         "default": card.default,
         "automatic": card.automatic,
         "training_data": card.training_data,
@@ -89,10 +90,11 @@ def list_models(
         task += f" ({r['style']})" if r["style"] else ""
         task += " (dual-pixel)" if r["input"] == "dual_pixel" else ""
         table.add_row(
-            r["name"], task, r["family"], f"{r['params'] / 1e6:.1f} M",
-            "non-commercial" if "non-commercial" in r["licence"] else r["licence"],
-            "yes" if r["cached"] else "", "yes" if r["default"] else "",
-            "auto" if r["automatic"] else "import",
+            r["name"], task, r["family"], f"{r['params'] / 1e6:.1f}M",
+            "non-commercial" if "non-commercial" in r["licence"] else r["licence"].split()[0],
+            "built-in" if r["builtin"] else "yes" if r["cached"] else "",
+            "yes" if r["default"] else "",
+            "-" if r["builtin"] else "auto" if r["automatic"] else "import",
         )
     Console().print(table)
 
@@ -108,12 +110,17 @@ def download(
     from imgrestore.errors import ImgRestoreError, WeightsError
     from imgrestore.zoo import hub
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.loading import ensure_cached
+    from imgrestore.zoo.loading import builtin_dir, ensure_cached
 
     failed: ImgRestoreError | None = None
     for name in names:
         try:
-            folder = hub.fetch(name) if hub.is_hub_ref(name) else ensure_cached(card(name))
+            if hub.is_hub_ref(name):
+                folder = hub.fetch(name)
+            elif (c := card(name)).builtin:
+                folder = builtin_dir(c)  # ships with imgrestore: nothing to download
+            else:
+                folder = ensure_cached(c)
         except ImgRestoreError as exc:
             typer.echo(f"error: {exc}", err=True)
             failed = exc
@@ -145,13 +152,15 @@ def import_weights(
 
 @app.command()
 def verify() -> None:
-    """Re-hash every cached model against the sha256 recorded when it was stored."""
+    """Re-hash every cached and built-in model against the sha256 recorded with it."""
     from imgrestore.errors import WeightsError
     from imgrestore.zoo import cache
+    from imgrestore.zoo.cards import CARDS
+    from imgrestore.zoo.loading import builtin_dir
     from imgrestore.zoo.modeldir import WEIGHTS_FILE, read_meta
 
     bad = 0
-    folders = cache.cached_dirs()
+    folders = cache.cached_dirs() + [builtin_dir(c) for c in CARDS.values() if c.builtin]
     for folder in folders:
         try:
             meta = read_meta(folder)
@@ -169,7 +178,7 @@ def verify() -> None:
             bad += 1
             continue
         typer.echo(f"{folder.name}: ok")
-    typer.echo(f"{len(folders) - bad} of {len(folders)} cached models verified", err=True)
+    typer.echo(f"{len(folders) - bad} of {len(folders)} models verified", err=True)
     if bad:
         raise typer.Exit(int(WeightsError.exit_code))
 
@@ -181,9 +190,14 @@ def path(
     """Print where the cache is (IMGRESTORE_HOME), or where one model is kept."""
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import card
+    from imgrestore.zoo.loading import builtin_dir
 
     with _errors():
-        typer.echo(cache.model_dir(card(name).name) if name else cache.home())
+        if name is None:
+            typer.echo(cache.home())
+        else:
+            c = card(name)
+            typer.echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
 
 
 @app.command()
@@ -198,6 +212,8 @@ def remove(
     with _errors():
         for name in names:
             canonical = card(name).name
+            if card(name).builtin:
+                raise WeightsError(f"{canonical}: built into imgrestore, not in the cache")
             if not cache.remove(canonical):
                 raise WeightsError(f"{canonical}: not in the cache")
             typer.echo(f"{canonical}: removed")

@@ -25,6 +25,8 @@ Kinds (see docs/training.md for the references behind each):
 - ``bicubic``: bicubic (antialiased, a = -0.5 as MATLAB's ``imresize``) downsampling by
   ``scale``; with ``reupsample`` (MIRNet / MIRNet-v2) resized back to the input size.
 - ``chain``: ``steps`` applied in order.
+- ``one_of``: one of ``choices`` drawn per image (``weights``: relative odds, default
+  equal), e.g. Gaussian or Poisson-Gaussian noise for a blind denoiser.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     },
     "bicubic": {"scale": 2, "reupsample": True, "quantize": False},
     "chain": {"steps": []},
+    "one_of": {"choices": [], "weights": None},
 }
 
 
@@ -71,6 +74,17 @@ def check_spec(spec: Spec) -> dict[str, Any]:
     full = {"kind": kind, **DEFAULTS[kind], **spec}
     if kind == "chain":
         full["steps"] = [check_spec(step) for step in full["steps"]]
+    if kind == "one_of":
+        full["choices"] = [check_spec(choice) for choice in full["choices"]]
+        if not full["choices"]:
+            raise ValueError("one_of needs at least one degradation in 'choices'")
+        weights = full["weights"]
+        if weights is not None and (
+            len(weights) != len(full["choices"]) or min(weights) < 0 or sum(weights) <= 0
+        ):
+            raise ValueError("one_of weights must be one non-negative number per choice")
+        if len({output_scale(choice) for choice in full["choices"]}) > 1:
+            raise ValueError("one_of choices must all give the same output size")
     if kind == "bicubic" and full["scale"] not in (2, 3, 4):
         raise ValueError(f"bicubic scale must be 2, 3 or 4, not {full['scale']!r}")
     if kind == "motion_blur" and full["kernel"] not in ("trajectory", "line"):
@@ -309,6 +323,13 @@ def _chain(image: np.ndarray, rng: np.random.Generator, p: Spec) -> np.ndarray:
     return image
 
 
+def _one_of(image: np.ndarray, rng: np.random.Generator, p: Spec) -> np.ndarray:
+    weights = p["weights"]
+    odds = None if weights is None else np.asarray(weights, dtype=np.float64) / sum(weights)
+    choice = p["choices"][int(rng.choice(len(p["choices"]), p=odds))]
+    return _KINDS[choice["kind"]](image, rng, choice)
+
+
 _KINDS: Mapping[str, Callable[[np.ndarray, np.random.Generator, Spec], np.ndarray]] = {
     "gaussian_noise": _gaussian_noise,
     "poisson_gaussian": _poisson_gaussian,
@@ -317,6 +338,7 @@ _KINDS: Mapping[str, Callable[[np.ndarray, np.random.Generator, Spec], np.ndarra
     "low_light": _low_light,
     "bicubic": _bicubic,
     "chain": _chain,
+    "one_of": _one_of,
 }
 
 
@@ -327,6 +349,8 @@ def output_scale(spec: Spec) -> int:
         return int(full["scale"])
     if full["kind"] == "chain":
         return math.prod(output_scale(step) for step in full["steps"])
+    if full["kind"] == "one_of":
+        return output_scale(full["choices"][0])
     return 1
 
 

@@ -27,6 +27,8 @@ TASKS: tuple[Task, ...] = ("denoise", "deblur", "derain", "enhance", "upscale")
 
 #: The authors' licence for their code and, as we must assume, their released weights.
 ACADEMIC_LICENCE = "Academic Public License (non-commercial use only)"
+#: The licence of the built-in models: trained by imgrestore, shipped with it.
+BUILTIN_LICENCE = "MIT (imgrestore's own weights; commercial use allowed)"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ class Card:
         """Whether the weights can be fetched without the user's help."""
         return any(s.automatic for s in self.sources)
 
+    @property
+    def builtin(self) -> bool:
+        """Whether the weights ship inside the package (always available, offline)."""
+        return any(s.kind == "builtin" for s in self.sources)
+
 
 _MPRNET_PARAMS = {"mprnet_deblurring": 20_127_073, "mprnet_deraining": 3_637_249,
                   "mprnet_denoising": 15_741_025}
@@ -158,6 +165,19 @@ def _mirnetv2(name: str, task: Task, data: str, bench: Benchmark, filename: str,
                 default=default)
 
 
+def _builtin(name: str, task: Task, degradation: str, scale: int = 1,
+             style: Style | None = None) -> Card:
+    config = "mirnetv2_compact" + (f"_x{scale}" if scale > 1 else "")
+    return Card(
+        name, task, config, scale=scale, style=style, aliases=(name.replace("_", "-"),),
+        training_data=f"19 photographs (Debian wallpaper packages), {degradation}; "
+        f"train/builtin/",
+        licence=BUILTIN_LICENCE, sources=(Source("builtin", name, "model.safetensors"),),
+        params=_COMPACT_PARAMS, prefers_whole_image=task == "enhance",
+    )
+
+
+_COMPACT_PARAMS = 159_960
 _SIDD = "SIDD-Medium sRGB (real camera noise)"
 _REALSR = "RealSR v1 (Canon and Nikon pairs, low resolution registered to high)"
 _LOL = "LOL (485 low-light / normal-light pairs)"
@@ -218,6 +238,13 @@ _CARDS: tuple[Card, ...] = (
          benchmark=Benchmark("DPDD"),
          sources=(_release("dual_pixel_defocus_deblurring.pth"),),
          params=_MIRNETV2_DUAL_PIXEL_PARAMS),
+    # Built-in: compact MIRNet-v2 trained by imgrestore, shipped in imgrestore/zoo/builtin/.
+    _builtin("builtin_denoise", "denoise", "synthetic Gaussian and Poisson-Gaussian noise"),
+    _builtin("builtin_deblur", "deblur", "synthetic camera-shake blur (5-21 px)"),
+    _builtin("builtin_derain", "derain", "synthetic rain streaks"),
+    _builtin("builtin_enhance", "enhance", "synthetic low light", style="lowlight"),
+    _builtin("builtin_upscale_x2", "upscale", "bicubic x2", scale=2),
+    _builtin("builtin_upscale_x4", "upscale", "bicubic x4", scale=4),
 )
 
 #: Every card, by canonical name, in display order.
@@ -241,6 +268,22 @@ def card(name: str) -> Card:
             f"{name}: no such model; `imgrestore models list` shows the known names"
         )
     return found
+
+
+def builtin_card(task: str, *, scale: int | None = None, style: str | None = None) -> Card:
+    """The built-in model for ``task`` (``scale`` for ``upscale``, default 2; ``style`` for
+    ``enhance``: only ``lowlight`` has one)."""
+    if task not in TASKS:
+        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+    builtins = [c for c in _CARDS if c.builtin and c.task == task]
+    found = [c for c in builtins if c.scale == (scale or builtins[0].scale)
+             and (style is None or c.style == style)]
+    if not found:
+        offered = ", ".join(f"x{c.scale}" if task == "upscale" else (c.style or c.name)
+                            for c in builtins)
+        wanted = f"x{scale}" if task == "upscale" else style
+        raise WeightsError(f"{task}: no built-in model for {wanted}; built-in: {offered}")
+    return found[0]
 
 
 def default_card(task: str, *, scale: int | None = None, style: str | None = None) -> Card:

@@ -10,11 +10,15 @@ load the file fully before keeping it (a truncated checkpoint does not load).
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cache import offline, sha256_file
+
+#: Seconds without progress (connecting or reading) before a download is given up.
+TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,15 @@ def download(url: str, folder: Path, filename: str, *, sha256: str | None = None
     from torch.hub import download_url_to_file
 
     dest = Path(folder) / filename
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(TIMEOUT)  # a network that drops packets fails, not hangs
     try:
         download_url_to_file(url, os.fspath(dest), progress=progress)
     except Exception as exc:  # urllib's URLError/HTTPError, OSError, timeouts
         dest.unlink(missing_ok=True)
         raise WeightsError(f"{url}: download failed ({_reason(exc)})") from None
+    finally:
+        socket.setdefaulttimeout(previous)
     digest = sha256_file(dest)
     size = dest.stat().st_size
     if sha256 is not None and digest != sha256.lower():

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 from imgrestore.archs import FAMILIES, SPECS, ArchSpec
 from imgrestore.errors import UsageError, WeightsError
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import CARDS, Card, Source, card, default_card, find_card
+from imgrestore.zoo.cards import (
+    CARDS,
+    Card,
+    Source,
+    builtin_card,
+    card,
+    default_card,
+    find_card,
+)
 from imgrestore.zoo.checkpoints import (
     Detected,
     check_config,
@@ -115,6 +123,10 @@ def load_model(
         if task is None:
             raise UsageError("no model given: name a model or a task")
         loaded = _load_card(default_card(task, scale=scale, style=style), notify, default=True)
+    elif ref == "builtin":
+        if task is None:
+            raise UsageError("--model builtin needs a task (denoise, deblur, ...)")
+        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify)
     elif ref.startswith("hf:"):
         from imgrestore.zoo import hub
 
@@ -147,28 +159,28 @@ def is_cached(c: Card) -> bool:
 
 
 def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
-    builtin = next((s for s in c.sources if s.kind == "builtin"), None)
-    if builtin is not None and not is_cached(c):
-        return load_model_dir(_builtin_dir(builtin), card=c, source=f"builtin:{c.name}")
+    if c.builtin:
+        return load_model_dir(builtin_dir(c), card=c, check_hash=True,
+                              source=f"builtin:{c.name}")
     try:
         folder = ensure_cached(c, notify=notify)
     except WeightsError as missing:
         fallback = builtin_fallback(c) if default else None
         if fallback is None:
             raise
-        notify(f"{missing}; using the built-in model {fallback.name} instead")
+        notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
+               "(compact, lower quality)")
         return _load_card(fallback, notify)
     return load_model_dir(folder, card=c)
 
 
 def builtin_fallback(c: Card) -> Card | None:
-    """A card shipped inside the package that can stand in for ``c`` (same task, scale
-    and style), or ``None``. Built-in compact models are added as cards with a
-    ``builtin`` source whose location is a folder under ``imgrestore/zoo/builtin/``."""
+    """The built-in card that can stand in for ``c`` (same task, scale, style and input
+    kind), or ``None``."""
     for other in CARDS.values():
         if (
             other is not c
-            and any(s.kind == "builtin" for s in other.sources)
+            and other.builtin
             and (other.task, other.scale, other.style, other.input_kind)
             == (c.task, c.scale, c.style, c.input_kind)
         ):
@@ -176,9 +188,11 @@ def builtin_fallback(c: Card) -> Card | None:
     return None
 
 
-def _builtin_dir(source: Source) -> Path:
+def builtin_dir(c: Card) -> Path:
+    """The model folder of built-in card ``c`` inside the installed package."""
     from importlib.resources import files
 
+    source = next(s for s in c.sources if s.kind == "builtin")
     return Path(str(files("imgrestore.zoo").joinpath("builtin", source.location)))
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from imgrestore.archs import SPECS
+from imgrestore.archs import COMPACT_SPECS, SPECS
 from imgrestore.cli.app import app
 from tests.zoo.weights import seeded_state
 
@@ -56,14 +56,33 @@ def test_list_json_has_every_configuration(run) -> None:
     result = run("list", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert {r["configuration"] for r in rows} == set(SPECS)
-    assert len(rows) == 15
+    assert {r["configuration"] for r in rows} == set(SPECS) | set(COMPACT_SPECS)
+    assert len(rows) == 15 + 6
     for r in rows:
         assert {"name", "task", "family", "params", "licence", "cached", "default"} <= set(r)
-        assert r["cached"] is False and "non-commercial" in r["licence"]
+        assert r["cached"] is False
+        assert ("non-commercial" in r["licence"]) != r["builtin"]
     assert sum(r["default"] for r in rows) == 8
+    assert sum(r["builtin"] for r in rows) == 6
     table = run("list")
     assert table.exit_code == 0 and "mirnetv2_real_denoising" in table.output
+    assert "builtin_upscale_x4" in table.output
+
+
+def test_builtin_models_need_no_download_and_verify(run) -> None:
+    from imgrestore.zoo.cards import CARDS
+    from imgrestore.zoo.loading import builtin_dir
+
+    got = run("download", "builtin-denoise")
+    assert got.exit_code == 0
+    assert got.output.strip() == f"builtin-denoise: {builtin_dir(CARDS['builtin_denoise'])}"
+    where = run("path", "builtin_upscale_x2")
+    assert where.output.strip() == str(builtin_dir(CARDS["builtin_upscale_x2"]))
+    verified = run("verify")
+    assert verified.exit_code == 0, verified.output
+    assert "builtin_enhance: ok" in verified.output and "6 of 6 models verified" in verified.output
+    removed = run("remove", "builtin_deblur")
+    assert removed.exit_code == 3 and "built into imgrestore" in removed.output
 
 
 def test_import_verify_path_remove(run, tmp_path: Path) -> None:

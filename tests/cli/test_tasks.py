@@ -130,7 +130,7 @@ def test_dry_run_writes_nothing(cli, photos):
 
 
 def test_missing_weights_exit_3_with_the_fix(cli, photos):
-    done = cli("deblur", photos / "kite.jpg")
+    done = cli("deblur", "--model", "mprnet_deblurring", photos / "kite.jpg")
     assert done.returncode == 3
     message = done.stderr.decode()
     assert "mprnet_deblurring" in message and "imgrestore models import" in message

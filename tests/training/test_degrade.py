@@ -25,6 +25,7 @@ SPECS = [
     {"kind": "low_light"},
     {"kind": "bicubic", "scale": 3},
     {"kind": "chain", "steps": [{"kind": "motion_blur"}, {"kind": "gaussian_noise", "sigma": 2}]},
+    {"kind": "one_of", "choices": [{"kind": "gaussian_noise"}, {"kind": "poisson_gaussian"}]},
 ]
 
 
@@ -109,3 +110,23 @@ def test_bicubic_down_and_up() -> None:
 def test_bad_specs(spec: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         check_spec(spec)
+
+
+def test_one_of_draws_each_choice_by_its_weight() -> None:
+    spec = {"kind": "one_of", "weights": [3, 1], "choices": [
+        {"kind": "gaussian_noise", "sigma": 10}, {"kind": "low_light", "exposure": 0.1}]}
+    rng = np.random.default_rng(0)
+    dark = [float(degrade(spec, CLEAN, rng).mean()) < 0.5 * float(CLEAN.mean())
+            for _ in range(200)]
+    assert 30 < sum(dark) < 70  # about a quarter are the low-light choice
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "one_of", "choices": []},
+    {"kind": "one_of", "choices": [{"kind": "rain"}], "weights": [1, 2]},
+    {"kind": "one_of", "choices": [{"kind": "bicubic", "scale": 2, "reupsample": False},
+                                   {"kind": "rain"}]},
+])
+def test_one_of_rejects_bad_specs(bad: dict) -> None:
+    with pytest.raises(ValueError, match="one_of"):
+        degrade(bad, CLEAN, np.random.default_rng(0))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from imgrestore.archs import SPECS
+from imgrestore.archs import COMPACT_SPECS, SPECS
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cards import (
     ACADEMIC_LICENCE,
+    BUILTIN_LICENCE,
     CARDS,
     TASKS,
+    builtin_card,
     card,
     default_card,
     find_card,
@@ -19,11 +21,27 @@ RELEASE = "https://github.com/swz30/MIRNetv2/releases/download/v1.0.0/"
 
 
 def test_every_configuration_has_a_card_and_every_card_a_configuration() -> None:
-    assert {c.config for c in CARDS.values()} == set(SPECS)
+    assert {c.config for c in CARDS.values() if not c.builtin} == set(SPECS)
+    assert {c.config for c in CARDS.values() if c.builtin} == set(COMPACT_SPECS)
     for c in CARDS.values():
-        assert c.scale == 1 or c.scale in SPECS[c.config].scales, c.name
-        assert c.family == SPECS[c.config].family
+        specs = COMPACT_SPECS if c.builtin else SPECS
+        assert c.scale == 1 or c.scale in specs[c.config].scales, c.name
+        assert c.family == specs[c.config].family
         assert c.params > 0
+
+
+def test_every_task_has_a_builtin_model_under_our_licence() -> None:
+    for task in TASKS:
+        c = builtin_card(task)
+        assert c.builtin and not c.official and c.licence == BUILTIN_LICENCE
+        assert c.task == task and not c.default
+    assert builtin_card("upscale").scale == 2
+    assert builtin_card("upscale", scale=4).config == "mirnetv2_compact_x4"
+    assert builtin_card("enhance", style="lowlight").name == "builtin_enhance"
+    with pytest.raises(WeightsError, match="no built-in model for x3; built-in: x2, x4"):
+        builtin_card("upscale", scale=3)
+    with pytest.raises(WeightsError, match="no built-in model for retouch"):
+        builtin_card("enhance", style="retouch")
 
 
 def test_canonical_names_are_configuration_names() -> None:
@@ -79,6 +97,9 @@ def test_unknown_name() -> None:
 
 def test_sources() -> None:
     for c in CARDS.values():
+        if c.builtin:
+            assert [(s.kind, s.location) for s in c.sources] == [("builtin", c.name)]
+            continue
         assert c.licence == ACADEMIC_LICENCE and c.official
         assert c.sources
         for s in c.sources:

@@ -18,6 +18,7 @@ from imgrestore.zoo import cache
 from imgrestore.zoo.cards import CARDS, Source
 from imgrestore.zoo.loading import (
     LoadedModel,
+    builtin_dir,
     builtin_fallback,
     ensure_cached,
     import_file,
@@ -97,9 +98,9 @@ def test_imported_official_checkpoint_gives_the_same_outputs(
     assert torch.equal(_output(loaded), _reference(name, state))
 
 
-def test_default_that_must_be_imported_says_how(home: Path) -> None:
+def test_model_that_must_be_imported_says_how(home: Path) -> None:
     with pytest.raises(WeightsError) as err:
-        load_model(task="deblur")
+        load_model("mprnet_deblurring")
     assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
@@ -110,14 +111,27 @@ def test_default_that_must_be_imported_says_how(home: Path) -> None:
     )
 
 
+def test_default_that_must_be_imported_falls_back_to_builtin(home: Path) -> None:
+    notes: list[str] = []
+    loaded = load_model(task="deblur", notify=notes.append)
+    assert loaded.card is CARDS["builtin_deblur"] and loaded.source == "builtin:builtin_deblur"
+    assert len(notes) == 1 and "\n" not in notes[0]
+    assert notes[0].startswith("mprnet_deblurring: weights not downloaded; get ")
+    assert "imgrestore models import model_deblurring.pth --as mprnet_deblurring; " in notes[0]
+    assert notes[0].endswith("using the built-in model builtin_deblur meanwhile "
+                             "(compact, lower quality)")
+
+
 @pytest.mark.parametrize("variable", ["IMGRESTORE_OFFLINE", "HF_HUB_OFFLINE"])
-def test_offline_default_says_how(home: Path, monkeypatch: pytest.MonkeyPatch,
-                                  variable: str) -> None:
+def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "1")
     with pytest.raises(WeightsError, match="offline mode is on; run with network access: "
                                            "imgrestore models download "
                                            "mirnetv2_real_denoising$"):
-        load_model(task="denoise")
+        load_model("mirnetv2_real_denoising")
+    notes: list[str] = []
+    assert load_model(task="denoise", notify=notes.append).card is CARDS["builtin_denoise"]
+    assert notes and "offline mode is on" in notes[0] and "builtin_denoise" in notes[0]
     assert not cache.models_dir().exists()
 
 
@@ -215,5 +229,44 @@ def test_unknown_reference(home: Path) -> None:
         load_model()
 
 
-def test_no_builtin_models_yet() -> None:
-    assert all(builtin_fallback(c) is None for c in CARDS.values())
+def test_builtin_fallbacks() -> None:
+    stand_ins = {c.name: f.name for c in CARDS.values() if (f := builtin_fallback(c))}
+    assert stand_ins == {
+        "mprnet_deblurring": "builtin_deblur", "mprnet_deraining": "builtin_derain",
+        "mprnet_denoising": "builtin_denoise", "mirnet_denoising": "builtin_denoise",
+        "mirnet_super_resolution_x4": "builtin_upscale_x4",
+        "mirnet_enhancement_lol": "builtin_enhance",
+        "mirnetv2_real_denoising": "builtin_denoise",
+        "mirnetv2_super_resolution_x2": "builtin_upscale_x2",
+        "mirnetv2_super_resolution_x4": "builtin_upscale_x4",
+        "mirnetv2_enhancement_lol": "builtin_enhance",
+    }  # nothing for x3, retouching or dual-pixel views
+
+
+@pytest.mark.parametrize(("task", "scale", "name"), [
+    ("denoise", None, "builtin_denoise"), ("deblur", None, "builtin_deblur"),
+    ("derain", None, "builtin_derain"), ("enhance", None, "builtin_enhance"),
+    ("upscale", 2, "builtin_upscale_x2"), ("upscale", 4, "builtin_upscale_x4"),
+])
+def test_builtin_models_ship_and_load(home: Path, monkeypatch: pytest.MonkeyPatch, task: str,
+                                      scale: int | None, name: str) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    notes: list[str] = []
+    loaded = load_model("builtin", task=task, scale=scale, notify=notes.append)
+    assert loaded.card is CARDS[name] and not notes  # no licence notice: our own weights
+    assert loaded.scale == (scale or 1) and loaded.meta.licence == CARDS[name].licence
+    assert loaded.spec.name == CARDS[name].config
+    assert loaded.prefers_whole_image == (task == "enhance")
+    assert all(p.dtype == torch.float32 for p in loaded.net.parameters())
+    assert load_model(name).card is loaded.card
+    folder = builtin_dir(loaded.card)
+    assert cache.sha256_file(folder / WEIGHTS_FILE) == loaded.meta.sha256
+    assert loaded.meta.extra["training"]["iterations"] > 0
+    assert not cache.models_dir().exists()
+
+
+def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
+    with pytest.raises(UsageError, match="needs a task"):
+        load_model("builtin")
+    with pytest.raises(WeightsError, match="no built-in model for x3"):
+        load_model("builtin", task="upscale", scale=3)

@@ -1,0 +1,103 @@
+"""Copy a finished built-in training run into the package: ``imgrestore/zoo/builtin/NAME/``.
+
+    python train/builtin/ship.py runs/builtin_denoise builtin_denoise
+
+The run's weights are checked against the card's configuration, stored as fp16 when that
+is lossless enough (the fp16 model's outputs on real photo crops within 50 dB PSNR of the
+fp32 model's, i.e. well under one 8-bit step), else fp32, and written with an
+``imgrestore.json`` naming the card, its licence, and how it was trained (recipe,
+iterations, wall time from the run's log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+#: Lowest PSNR (dB) of the fp16 model's output against the fp32 model's for fp16 to ship.
+FP16_MIN_PSNR = 50.0
+
+
+def training_record(run: Path) -> dict:
+    events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    start = next(e for e in events if e["event"] == "start")
+    end = [e for e in events if e["event"] == "end"][-1]
+    losses = [e["loss"] for e in events if e["event"] == "train"]
+    recipe = json.loads((run / "recipe.json").read_text())
+    return {
+        "recipe": f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
+        "iterations": end["iteration"],
+        "hours": round((end["time"] - start["time"]) / 3600, 3),
+        "device": start.get("device"),
+        "final_loss": round(float(np.mean(losses[-5:])), 5) if losses else None,
+    }
+
+
+def fp16_psnr(net_fp32, net_fp16, spec) -> float:
+    """Worst PSNR of the fp16-weight model's output against the fp32 one's on the
+    committed real photo crops."""
+    import torch
+
+    from imgrestore import archs
+    from imgrestore.imaging import read_image
+
+    worst = float("inf")
+    for photo in sorted((REPO / "tests/data/photos").glob("*.jpg")):
+        x = torch.from_numpy(read_image(photo).pixels).permute(2, 0, 1)[None]
+        with torch.inference_mode():
+            a = archs.restore(net_fp32, spec, x).clamp(0, 1)
+            b = archs.restore(net_fp16, spec, x).clamp(0, 1)
+        mse = float(((a - b) ** 2).mean())
+        worst = min(worst, 10 * np.log10(1 / max(mse, 1e-20)))
+    return worst
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a finished `imgrestore train` output folder")
+    parser.add_argument("name", help="the built-in card, e.g. builtin_denoise")
+    args = parser.parse_args(argv)
+
+
+    from imgrestore.archs import build
+    from imgrestore.zoo.cards import card
+    from imgrestore.zoo.loading import builtin_dir, load_model_dir
+    from imgrestore.zoo.modeldir import ModelMeta, write_model_dir
+
+    c = card(args.name)
+    if not c.builtin:
+        raise SystemExit(f"{c.name} is not a built-in card")
+    trained = load_model_dir(args.run)
+    wanted = {k: v for k, v in c.arch.kwargs.items() if k in trained.spec.kwargs}
+    if dict(trained.spec.kwargs) != wanted or trained.scale != c.scale:
+        raise SystemExit(f"{args.run} holds {dict(trained.spec.kwargs)} x{trained.scale}, "
+                         f"not {c.config}")
+    state = trained.net.state_dict()
+    half = {k: v.half() for k, v in state.items()}
+    net_fp16 = build(c.family, **c.arch.kwargs).eval()
+    net_fp16.load_state_dict(half)
+    net_fp32 = build(c.family, **c.arch.kwargs).eval()
+    net_fp32.load_state_dict(state)
+    psnr = fp16_psnr(net_fp32, net_fp16, c.arch)
+    use_fp16 = psnr >= FP16_MIN_PSNR
+    meta = ModelMeta(
+        family=c.family, configuration=c.config, kwargs=dict(c.arch.kwargs), task=c.task,
+        scale=c.scale, style=c.style, licence=c.licence, name=c.name,
+        prefers_whole_image=c.prefers_whole_image,
+        extra={"training": training_record(args.run),
+               "weights_dtype": "float16" if use_fp16 else "float32",
+               "fp16_psnr_vs_fp32": round(psnr, 2)},
+    )
+    folder = builtin_dir(c)
+    meta = write_model_dir(folder, half if use_fp16 else state, meta)
+    size = (folder / "model.safetensors").stat().st_size
+    print(f"{c.name}: {folder} ({size / 1e3:.0f} kB, {meta.extra['weights_dtype']}, "
+          f"fp16 vs fp32 {psnr:.1f} dB)")
+
+
+if __name__ == "__main__":
+    main()
