@@ -114,3 +114,14 @@ def test_sources() -> None:
     assert CARDS["mirnetv2_defocus_deblurring_dualpixel"].input_kind == "dual_pixel"
     enhance = [c for c in CARDS.values() if c.task == "enhance"]
     assert enhance and all(c.prefers_whole_image and c.style for c in enhance)
+
+
+def test_docs_model_table_is_generated_from_the_cards() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "make_models.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
