@@ -7,16 +7,11 @@ and original side by side, labelled with PSNR, zoomed crops below) and
 ``docs/pictures/<task>-split.jpg`` (a split view of the first photo), and prints a
 Markdown table of the scores.
 
-The documentation's pictures are to be made with the built-in models (``--model
-builtin``, the default, once the built-in models ship); until then pass a model, e.g.
-the compact denoiser of docs/training.md::
-
-    python docs/make_pictures.py --task denoise --model demo/run \\
-        /usr/share/backgrounds/mate/nature/LadyBird.jpg \\
-        /usr/share/backgrounds/mate/nature/YellowFlower.jpg
-
-Use photos the model was not trained on. Pictures are JPEG (``--quality``), small
-enough to commit (keep the whole folder to a few hundred KB).
+The documentation's pictures are made with the built-in models (``--model builtin``,
+the default) on the held-out photos of ``train/builtin/photos.py`` (the commands are in
+docs/eval.md); ``--model`` takes any other model. Use photos the model was not trained
+on. Pictures are JPEG (``--quality``), small enough to commit (keep the whole folder to a
+few hundred KB).
 """
 
 from __future__ import annotations
