@@ -79,8 +79,8 @@ def fit_tile(height: int, width: int, max_pixels: float, multiple: int) -> tuple
     return side, side
 
 
-#: Families that run faster channels-last on the CPU (docs/performance.md; 2 cores,
-#: 256 px: MPRNet-deblur 9.8 s vs 13.0 s; MIRNet-v2 5.0 s vs 3.7 s, so it stays NCHW).
+#: Families that run faster channels-last on the CPU (benchmarks/layout.py, 2 cores, 256 px:
+#: MPRNet 0.85x the NCHW time; MIRNet-v2 1.07x, its compact built-in 1.36x: they stay NCHW).
 CPU_CHANNELS_LAST = frozenset({"mprnet"})
 
 
