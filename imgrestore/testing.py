@@ -49,3 +49,42 @@ def keyseed_(net: torch.nn.Module) -> torch.nn.Module:
 def fixed_input(shape: tuple[int, ...], seed: int = 1234) -> torch.Tensor:
     """A float32 tensor uniform in [0, 1), reproducible from ``seed``."""
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+
+
+def bayer_dng(height: int = 64, width: int = 96, seed: int = 0,
+              model: str = "Bayer Test") -> bytes:
+    """A tiny uncompressed 16-bit RGGB Bayer DNG built with pidng (a test dependency):
+    random sensor values from ``seed``, black level 512, white level 4095."""
+    import numpy as np
+    from pidng.core import RAW2DNG, DNGTags, Tag
+    from pidng.defs import (
+        CalibrationIlluminant,
+        CFAPattern,
+        DNGVersion,
+        Orientation,
+        PhotometricInterpretation,
+        PreviewColorSpace,
+    )
+
+    raw = np.random.default_rng(seed).integers(600, 3500, (height, width)).astype(np.uint16)
+    tags = DNGTags()
+    for tag, value in [
+        (Tag.ImageWidth, width), (Tag.ImageLength, height),
+        (Tag.TileWidth, width), (Tag.TileLength, height),
+        (Tag.Orientation, Orientation.Horizontal),
+        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
+        (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16),
+        (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
+        (Tag.BlackLevel, 512), (Tag.WhiteLevel, 4095),
+        (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1],
+                            [1, 1]]),
+        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
+        (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
+        (Tag.Make, "Imgrestore"), (Tag.Model, model),
+        (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2),
+        (Tag.PreviewColorSpace, PreviewColorSpace.sRGB),
+    ]:  # fmt: skip
+        tags.set(tag, value)
+    converter = RAW2DNG()
+    converter.options(tags, path="", compress=False)
+    return bytes(converter.convert(raw))

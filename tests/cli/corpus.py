@@ -277,29 +277,9 @@ def random_bytes(size: int = 2000, seed: int = 3) -> bytes:
 
 def dng(height: int = 32, width: int = 48, seed: int = 0) -> bytes:
     """A tiny uncompressed 16-bit RGGB Bayer DNG built with pidng."""
-    from pidng.core import RAW2DNG, DNGTags, Tag
-    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
+    from imgrestore.testing import bayer_dng
 
-    raw = np.random.default_rng(seed).integers(600, 3500, (height, width)).astype(np.uint16)
-    tags = DNGTags()
-    for tag, value in [
-        (Tag.ImageWidth, width), (Tag.ImageLength, height),
-        (Tag.TileWidth, width), (Tag.TileLength, height),
-        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
-        (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16),
-        (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
-        (Tag.BlackLevel, 512), (Tag.WhiteLevel, 4095),
-        (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1],
-                            [1, 1]]),
-        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
-        (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
-        (Tag.Make, "Imgrestore"), (Tag.Model, "Corpus"),
-        (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2),
-    ]:  # fmt: skip
-        tags.set(tag, value)
-    converter = RAW2DNG()
-    converter.options(tags, path="", compress=False)
-    return bytes(converter.convert(raw))
+    return bayer_dng(height, width, seed, model="Corpus")
 
 
 def png_with_chunk(kind: bytes, body: bytes) -> bytes:

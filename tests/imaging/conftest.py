@@ -165,38 +165,9 @@ def sample_exif(width: int, height: int, orientation: int = 1, thumbnail: bool =
 
 def make_dng(height: int = 64, width: int = 96, seed: int = 0) -> bytes:
     """A tiny uncompressed 16-bit RGGB Bayer DNG built with pidng."""
-    from pidng.core import RAW2DNG, DNGTags, Tag
-    from pidng.defs import (
-        CalibrationIlluminant,
-        CFAPattern,
-        DNGVersion,
-        Orientation,
-        PhotometricInterpretation,
-        PreviewColorSpace,
-    )
+    from imgrestore.testing import bayer_dng
 
-    raw = np.random.default_rng(seed).integers(600, 3500, (height, width)).astype(np.uint16)
-    tags = DNGTags()
-    for tag, value in [
-        (Tag.ImageWidth, width), (Tag.ImageLength, height),
-        (Tag.TileWidth, width), (Tag.TileLength, height),
-        (Tag.Orientation, Orientation.Horizontal),
-        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
-        (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16),
-        (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
-        (Tag.BlackLevel, 512), (Tag.WhiteLevel, 4095),
-        (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1],
-                            [1, 1]]),
-        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
-        (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
-        (Tag.Make, "Imgrestore"), (Tag.Model, "Bayer Test"),
-        (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2),
-        (Tag.PreviewColorSpace, PreviewColorSpace.sRGB),
-    ]:  # fmt: skip
-        tags.set(tag, value)
-    converter = RAW2DNG()
-    converter.options(tags, path="", compress=False)
-    return bytes(converter.convert(raw))
+    return bayer_dng(height, width, seed)
 
 
 
