@@ -43,13 +43,9 @@ class Task:
 
 
 def _noise(sigma: float) -> Callable[[Image, np.random.Generator], tuple[Image, dict]]:
-    def run(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
-        from imgrestore.training.degrade import degrade
-
-        spec = {"kind": "gaussian_noise", "sigma": sigma, "clip": False}
-        return degrade(spec, clean, rng), {"sigma": sigma / 255}
-
-    return run
+    """Training's Gaussian noise; the context tells the denoisers the true sigma."""
+    degrade = _spec({"kind": "gaussian_noise", "sigma": sigma, "clip": False})
+    return lambda clean, rng: (degrade(clean, rng)[0], {"sigma": sigma / 255})
 
 
 def _blur(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:

@@ -211,8 +211,9 @@ def remove(
 
     with _errors():
         for name in names:
-            canonical = card(name).name
-            if card(name).builtin:
+            c = card(name)
+            canonical = c.name
+            if c.builtin:
                 raise WeightsError(f"{canonical}: built into imgrestore, not in the cache")
             if not cache.remove(canonical):
                 raise WeightsError(f"{canonical}: not in the cache")
