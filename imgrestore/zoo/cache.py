@@ -7,6 +7,7 @@ Layout (``imgrestore models path`` prints it)::
             model.safetensors
             imgrestore.json
         models/.staging-*/            being written; removed on failure
+        failed-downloads/<card name>  the last failed automatic download (reason; mtime)
 
 Models from the Hugging Face Hub stay in huggingface_hub's own cache.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +29,10 @@ from pathlib import Path
 ENV_HOME = "IMGRESTORE_HOME"
 ENV_OFFLINE = "IMGRESTORE_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
+#: Seconds during which a failed automatic download is not tried again when a task can
+#: fall back to its built-in model (a shell loop on a machine without network does not
+#: wait for the network once per photo). ``imgrestore models download`` always tries.
+RETRY_AFTER = 600.0
 
 
 def home() -> Path:
@@ -118,3 +124,39 @@ def remove(name: str) -> bool:
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
     return True
+
+
+# --- failed downloads -----------------------------------------------------------------------
+
+
+def _failure_file(name: str) -> Path:
+    return home() / "failed-downloads" / model_dir(name).name
+
+
+def note_failure(name: str, reason: str) -> None:
+    """Remember that the automatic download of model ``name`` just failed, and why."""
+    path = _failure_file(name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
+        temp.write_text(reason.strip().splitlines()[0] + "\n", encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:  # a read-only cache only loses the memory, never the run
+        pass
+
+
+def recent_failure(name: str, within: float = RETRY_AFTER) -> tuple[float, str] | None:
+    """``(seconds ago, reason)`` of a failed download of ``name`` in the last ``within``
+    seconds, or ``None``."""
+    path = _failure_file(name)
+    try:
+        age = time.time() - path.stat().st_mtime
+        reason = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return (max(age, 0.0), reason) if age < within else None
+
+
+def forget_failure(name: str) -> None:
+    """Forget a failed download of ``name`` (it has been downloaded since)."""
+    _failure_file(name).unlink(missing_ok=True)

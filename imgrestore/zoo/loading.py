@@ -162,10 +162,10 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
     if c.builtin:
         return load_model_dir(builtin_dir(c), card=c, check_hash=True,
                               source=f"builtin:{c.name}")
+    fallback = builtin_fallback(c) if default else None
     try:
-        folder = ensure_cached(c, notify=notify)
+        folder = ensure_cached(c, notify=notify, retry=fallback is None)
     except WeightsError as missing:
-        fallback = builtin_fallback(c) if default else None
         if fallback is None:
             raise
         notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
@@ -212,25 +212,45 @@ def missing_message(c: Card) -> str:
     return f"{c.name}: weights not downloaded; run: imgrestore models download {c.name}"
 
 
-def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True) -> Path:
-    """The cache folder of card ``c``, downloading its weights first when needed."""
+def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True,
+                  retry: bool = True) -> Path:
+    """The cache folder of card ``c``, downloading its weights first when needed.
+
+    ``retry=False``: a download that failed less than :data:`cache.RETRY_AFTER` seconds
+    ago is not tried again (the caller has a fallback).
+    """
     folder = cache.model_dir(c.name)
     if is_model_dir(folder):
         return folder
     automatic = [s for s in c.sources if s.kind in ("github_release", "hf")]
     if not automatic or cache.offline():
         raise WeightsError(missing_message(c))
+    if not retry and (failed := cache.recent_failure(c.name)) is not None:
+        ago, reason = failed
+        raise WeightsError(
+            f"{c.name}: weights not downloaded (the download failed {_ago(ago)} ago: "
+            f"{reason}; not retried for {cache.RETRY_AFTER / 60:.0f} min, or now with: "
+            f"imgrestore models download {c.name})"
+        )
     failure: WeightsError | None = None
     for source in automatic:
         try:
-            return _install_download(c, source, notify=notify, progress=progress)
+            folder = _install_download(c, source, notify=notify, progress=progress)
         except WeightsError as exc:
             failure = exc
+            continue
+        cache.forget_failure(c.name)
+        return folder
+    cache.note_failure(c.name, str(failure))
     raise WeightsError(
         f"{failure}; to retry: imgrestore models download {c.name}, or download "
         f"{automatic[0].location} yourself and run: imgrestore models import "
         f"{automatic[0].filename} --as {c.name}"
     )
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _install_download(c: Card, source: Source, *, notify: Notify, progress: bool) -> Path:

@@ -103,3 +103,46 @@ def test_builtin_improves_a_degraded_real_photo() -> None:
         gains[task, scale] = psnr(restored, clean) - psnr(np.clip(baseline, 0, 1), clean)
         wanted[task, scale] = least
     assert all(gains[k] >= wanted[k] for k in cases), gains
+
+
+def test_a_failed_download_is_not_retried_per_photo(tmp_path: Path) -> None:
+    """A shell loop on a machine without network: the first run tries the download and
+    falls back; the next runs fall back at once (for cache.RETRY_AFTER), saying why; an
+    explicit ``models download`` always tries."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    connections: list[int] = []
+
+    def refuse() -> None:  # a proxy that hangs up on everyone, counting them
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            connections.append(1)
+            client.close()
+
+    threading.Thread(target=refuse, daemon=True).start()
+    proxy = f"http://127.0.0.1:{server.getsockname()[1]}"
+    env = _env(tmp_path / "home")
+    del env["IMGRESTORE_OFFLINE"], env["HF_HUB_OFFLINE"]
+    env.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, https_proxy=proxy, http_proxy=proxy,
+               NO_PROXY="", no_proxy="")
+    photo = Path(__file__).parent.parent / "data" / "photos" / "eveningglow.jpg"
+    try:
+        first = _run(["denoise", str(photo), "-o", str(tmp_path / "1.png")], env)
+        assert first.returncode == 0, first.stderr
+        tried = len(connections)
+        assert tried >= 1
+        second = _run(["denoise", str(photo), "-o", str(tmp_path / "2.png")], env)
+        assert second.returncode == 0, second.stderr
+        assert len(connections) == tried  # not tried again
+        notice = [line for line in second.stderr.splitlines() if "built-in model" in line]
+        assert len(notice) == 1 and "not retried" in notice[0], second.stderr
+        assert "imgrestore models download" in notice[0]
+        forced = _run(["models", "download", "denoise"], env)
+        assert forced.returncode != 0 and len(connections) > tried
+    finally:
+        server.close()

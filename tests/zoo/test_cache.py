@@ -68,3 +68,21 @@ def test_sha256_file(tmp_path: Path) -> None:
     assert cache.sha256_file(p) == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_failed_download_is_remembered_for_a_while(home: Path) -> None:
+    import os
+    import time
+
+    assert cache.recent_failure("mprnet_deblurring") is None
+    cache.note_failure("mprnet_deblurring", "https://x/y.pth: download failed (refused)\nmore")
+    ago, reason = cache.recent_failure("mprnet_deblurring")
+    assert 0 <= ago < 60 and reason == "https://x/y.pth: download failed (refused)"
+    assert cache.recent_failure("mprnet_denoising") is None  # per model
+    old = time.time() - cache.RETRY_AFTER - 1
+    os.utime(home / "failed-downloads" / "mprnet_deblurring", (old, old))
+    assert cache.recent_failure("mprnet_deblurring") is None  # too old to count
+    cache.forget_failure("mprnet_deblurring")
+    cache.forget_failure("mprnet_deblurring")  # forgetting twice is fine
+    assert not (home / "failed-downloads" / "mprnet_deblurring").exists()
+    assert cache.cached_dirs() == []  # not a model folder
