@@ -1,12 +1,15 @@
 """Copy a finished built-in training run into the package: ``imgrestore/zoo/builtin/NAME/``.
 
     python train/builtin/ship.py runs/builtin_denoise builtin_denoise
+    python train/builtin/ship.py runs/builtin_denoise_more builtin_denoise \
+        --earlier runs/builtin_denoise     # a run continued (--from) from an earlier one
 
 The run's weights are checked against the card's configuration, stored as fp16 when that
 is lossless enough (the fp16 model's outputs on real photo crops within 50 dB PSNR of the
 fp32 model's, i.e. well under one 8-bit step), else fp32, and written with an
 ``imgrestore.json`` naming the card, its licence, and how it was trained (recipe,
-iterations, wall time from the run's log).
+iterations, learning rate, wall time from the run's log; one entry per phase when the run
+continued earlier ones).
 """
 
 from __future__ import annotations
@@ -23,17 +26,38 @@ FP16_MIN_PSNR = 50.0
 
 
 def training_record(run: Path) -> dict:
+    """How ``run`` trained: recipe, iterations, peak learning rate, hours, device, final loss."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
     end = [e for e in events if e["event"] == "end"][-1]
     losses = [e["loss"] for e in events if e["event"] == "train"]
     recipe = json.loads((run / "recipe.json").read_text())
+    exported = run / "imgrestore.json"
+    meta = json.loads(exported.read_text()) if exported.exists() else {}
     return {
         "recipe": f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
         "iterations": end["iteration"],
+        "lr": recipe["optim"]["lr"],
+        "from": meta.get("training", {}).get("from"),
         "hours": round((end["time"] - start["time"]) / 3600, 3),
         "device": start.get("device"),
         "final_loss": round(float(np.mean(losses[-5:])), 5) if losses else None,
+    }
+
+
+def chained_record(runs: list[Path]) -> dict:
+    """The record of ``runs`` trained one after the other (each continuing the previous)."""
+    phases = [training_record(run) for run in runs]
+    if len(phases) == 1:
+        return phases[0]
+    last = phases[-1]
+    return {
+        "recipe": last["recipe"],
+        "iterations": sum(p["iterations"] for p in phases),
+        "hours": round(sum(p["hours"] for p in phases), 3),
+        "device": last["device"],
+        "final_loss": last["final_loss"],
+        "phases": phases,
     }
 
 
@@ -60,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a finished `imgrestore train` output folder")
     parser.add_argument("name", help="the built-in card, e.g. builtin_denoise")
+    parser.add_argument("--earlier", type=Path, nargs="*", default=[],
+                        help="the runs RUN continued, oldest first (for the training record)")
     args = parser.parse_args(argv)
 
 
@@ -88,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         family=c.family, configuration=c.config, kwargs=dict(c.arch.kwargs), task=c.task,
         scale=c.scale, style=c.style, licence=c.licence, name=c.name,
         prefers_whole_image=c.prefers_whole_image,
-        extra={"training": training_record(args.run),
+        extra={"training": chained_record([*args.earlier, args.run]),
                "weights_dtype": "float16" if use_fp16 else "float32",
                "fp16_psnr_vs_fp32": round(psnr, 2)},
     )
