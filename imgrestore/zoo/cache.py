@@ -145,16 +145,16 @@ def note_failure(name: str, reason: str) -> None:
         pass
 
 
-def recent_failure(name: str, within: float = RETRY_AFTER) -> tuple[float, str] | None:
-    """``(seconds ago, reason)`` of a failed download of ``name`` in the last ``within``
-    seconds, or ``None``."""
+def recent_failure(name: str) -> tuple[float, str] | None:
+    """``(seconds ago, reason)`` of a failed download of ``name`` in the last
+    :data:`RETRY_AFTER` seconds, or ``None``."""
     path = _failure_file(name)
     try:
         age = time.time() - path.stat().st_mtime
         reason = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return (max(age, 0.0), reason) if age < within else None
+    return (max(age, 0.0), reason) if age < RETRY_AFTER else None
 
 
 def forget_failure(name: str) -> None:
