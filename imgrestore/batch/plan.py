@@ -27,6 +27,8 @@ from imgrestore.imaging.formats import (
 STDIO = "-"
 
 JobState = Literal["todo", "skip", "fail"]
+#: Why a job whose output is already there is skipped.
+OUTPUT_EXISTS = "output exists (use --overwrite to redo)"
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def plan_jobs(
             jobs.append(Job(src, dest, fmt, "fail", f"same output as {claimed[key]}; refused"))
         elif dest.exists() and not overwrite:
             claimed[key] = src
-            jobs.append(Job(src, dest, fmt, "skip", "output exists (use --overwrite to redo)"))
+            jobs.append(Job(src, dest, fmt, "skip", OUTPUT_EXISTS))
         else:
             claimed[key] = src
             jobs.append(Job(src, dest, fmt, partner=partners.get(src)))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgrestore.batch import distributed
-from imgrestore.batch.plan import Job, make_parent, plan_jobs
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent, plan_jobs
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
 from imgrestore.tasks import TaskName, chain_suffix
@@ -174,7 +174,14 @@ class Chain:
         alpha = image.alpha
         if alpha is not None and alpha.shape != pixels.shape[:2]:
             alpha = resize_alpha(alpha, pixels.shape[:2])
-        return _Restored(pixels.astype(np.float32, copy=False), alpha, image.meta, ())
+        return _Restored(pixels.astype(np.float32, copy=False), alpha, image.meta, image.meta.notes)
+
+
+@dataclass(frozen=True)
+class _Exists:
+    """A job whose output, under another suffix than planned, is already there."""
+
+    output: Path
 
 
 def _resize_like(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -253,7 +260,7 @@ def _process(
     verbose: bool,
 ) -> None:
     from imgrestore.engine.pipeline import JobResult, run_pipeline
-    from imgrestore.imaging import encode_image, read_image, write_image
+    from imgrestore.imaging import encode_image, plan_output, plan_write, read_image, write_image
 
     model_name = " -> ".join(m.name for m in chain.models)
     # Seconds each job spent being read, restored and written (not waiting in a queue).
@@ -270,34 +277,53 @@ def _process(
         return run_stage
 
     @timed
-    def read(job: Job) -> LoadedImage:
+    def read(job: Job) -> LoadedImage | _Exists:
         source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
         image = read_image(source, max_pixels=request.max_pixels)
+        if job.dest is not None and not request.overwrite:
+            # The plan could not know the output's real name when the format changes
+            # with the content (transparency headed for JPEG is written as PNG).
+            real, _ = plan_write(job.dest, image.meta, format=job.format,
+                                 has_alpha=image.alpha is not None)
+            if real != job.dest and real.exists():
+                return _Exists(real)
         if job.partner is None:
             return image
         return _with_right_view(image, read_image(job.partner, max_pixels=request.max_pixels))
 
     @timed
-    def process(job: Job, image: LoadedImage) -> _Restored:
+    def process(job: Job, image: LoadedImage | _Exists) -> _Restored | _Exists:
+        if isinstance(image, _Exists):
+            return image
         return chain(image, progress=lambda done, total: events.tiles(job, done, total))
 
     @timed
-    def write(job: Job, result: _Restored) -> str:
+    def write(job: Job, result: _Restored | _Exists) -> tuple[str, tuple[str, ...]] | _Exists:
+        """Write the output; returns where, and every note on what the file could not keep."""
+        if isinstance(result, _Exists):
+            return result
         options = dict(format=job.format, quality=request.quality,
                        strip_metadata=request.strip_metadata)
+        has_alpha = result.alpha is not None
         if job.dest is None:
+            plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
             data = encode_image(result.pixels, result.alpha, result.meta, **options)
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
-            return "<stdout>"
+            return "<stdout>", result.notes + plan.notes
+        _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
         make_parent(job.dest)
-        return str(write_image(job.dest, result.pixels, result.alpha, result.meta, **options))
+        written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
+        return str(written), result.notes + plan.notes
 
     def on_result(outcome: JobResult[Job]) -> None:
         job = outcome.job
-        if outcome.ok:
-            result = FileResult(job.name, outcome.value, "done", None,
-                                round(busy.get(id(job), 0.0), 3), model_name)
+        if isinstance(outcome.value, _Exists):
+            result = FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
+        elif outcome.ok:
+            output, notes = outcome.value
+            result = FileResult(job.name, output, "done", None,
+                                round(busy.get(id(job), 0.0), 3), model_name, notes)
         else:
             error = outcome.error
             assert error is not None

@@ -100,7 +100,8 @@ class BatchDisplay:
             return
         style = _STYLE[result.status]
         where = f" -> {escape(result.output)}" if result.output else ""
-        extra = f" ({escape(result.error)})" if result.error else ""
+        said = ((result.error,) if result.error else ()) + result.notes
+        extra = f" ({escape('; '.join(said))})" if said else ""
         timing = f" {result.seconds:.1f}s" if result.status == "done" else ""
         self.console.print(
             f"[{style}]{result.status}[/{style}] {escape(result.input)}{where}{timing}{extra}",

@@ -31,6 +31,7 @@ _EXPORTS = {
     "LoadedImage": "types",
     "atomic_write": "writer",
     "encode_image": "writer",
+    "plan_write": "writer",
     "write_image": "writer",
 }
 
@@ -48,6 +49,7 @@ __all__ = [
     "normalize_format",
     "output_suffix",
     "plan_output",
+    "plan_write",
     "read_image",
     "resize_alpha",
     "sniff_format",
@@ -85,4 +87,4 @@ if TYPE_CHECKING:
     from imgrestore.imaging.pixels import apply_orientation, resize_alpha
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
-    from imgrestore.imaging.writer import atomic_write, encode_image, write_image
+    from imgrestore.imaging.writer import atomic_write, encode_image, plan_write, write_image

@@ -88,18 +88,37 @@ def write_image(
     The data goes to a temporary file in the destination folder, is fsynced,
     then renamed over ``dest``. Refuses (UsageError) to write over the input.
     """
-    dest = Path(dest)
-    wanted = format or SUFFIX_FORMAT.get(dest.suffix.lower())
-    plan = plan_output(meta, format=wanted, bit_depth=bit_depth, has_alpha=alpha is not None)
-    if SUFFIX_FORMAT.get(dest.suffix.lower()) != plan.format:
-        known = dest.suffix.lower() in IMAGE_SUFFIXES
-        dest = dest.with_suffix(plan.suffix) if known else dest.with_name(dest.name + plan.suffix)
+    dest, plan = plan_write(
+        dest, meta, format=format, bit_depth=bit_depth, has_alpha=alpha is not None
+    )
     _refuse_input(dest, meta)
     for note in plan.notes:
         log.info("%s: %s", dest, note)
     data = _encode(plan, pixels, alpha, meta, quality, strip_metadata, str(dest))
     atomic_write(dest, data)
     return dest
+
+
+def plan_write(
+    dest: str | os.PathLike[str],
+    meta: ImageMeta,
+    *,
+    format: str | None = None,
+    bit_depth: int | None = None,
+    has_alpha: bool | None = None,
+) -> tuple[Path, OutputPlan]:
+    """The path :func:`write_image` will write for ``dest``, and its output plan.
+
+    The plan's ``notes`` say what the output cannot keep (transparency in JPEG,
+    16-bit samples in WebP...); the format is ``format``, else ``dest``'s suffix's.
+    """
+    dest = Path(dest)
+    wanted = format or SUFFIX_FORMAT.get(dest.suffix.lower())
+    plan = plan_output(meta, format=wanted, bit_depth=bit_depth, has_alpha=has_alpha)
+    if SUFFIX_FORMAT.get(dest.suffix.lower()) != plan.format:
+        known = dest.suffix.lower() in IMAGE_SUFFIXES
+        dest = dest.with_suffix(plan.suffix) if known else dest.with_name(dest.name + plan.suffix)
+    return dest, plan
 
 
 def _refuse_input(dest: Path, meta: ImageMeta) -> None:

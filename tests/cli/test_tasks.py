@@ -86,6 +86,41 @@ def test_rerun_resumes_and_overwrite_redoes(cli, photos, tmp_path):
     assert all(p.stat().st_mtime_ns != stamps[p] for p in outputs)
 
 
+def test_notes_say_what_an_output_cannot_keep_and_reruns_skip_it(cli, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pixels = np.random.default_rng(4).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    frames = [Image.fromarray(pixels), Image.fromarray(pixels[::-1].copy())]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    alpha = np.dstack([pixels, np.full((24, 32), 128, np.uint8)])
+    Image.fromarray(alpha, "RGBA").save(folder / "glass.png")
+    out = tmp_path / "out"
+
+    first = cli("denoise", folder, "-o", out, "--format", "jpg", "--json", "-")
+
+    assert first.returncode == 0, first.stderr
+    files = {Path(f["input"]).name: f for f in json.loads(first.stdout)["files"]}
+    assert files["anim.gif"]["output"] == str(out / "anim-denoised.jpg")
+    assert files["anim.gif"]["notes"] == ["animation not kept: only the first frame is restored"]
+    assert files["glass.png"]["output"] == str(out / "glass-denoised.png")  # keeps its alpha
+    assert files["glass.png"]["notes"] == [
+        "JPEG cannot hold transparency: written as PNG to keep it"
+    ]
+    stderr = first.stderr.decode()
+    assert "glass-denoised.png" in stderr and "(JPEG cannot hold transparency" in stderr
+    assert "(animation not kept: only the first frame is restored)" in stderr
+    stamp = (out / "glass-denoised.png").stat().st_mtime_ns
+
+    # The planned name was glass-denoised.jpg; the PNG written instead still counts as done.
+    again = cli("denoise", folder, "-o", out, "--format", "jpg", "--json", "-")
+
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["summary"] == {"done": 0, "skipped": 2, "failed": 0, "planned": 0}
+    assert (out / "glass-denoised.png").stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in out.iterdir()) == ["anim-denoised.jpg", "glass-denoised.png"]
+
+
 def test_then_equals_the_two_tasks_in_turn(cli, tmp_path):
     rng = np.random.default_rng(3)
     with Image.open(Path(__file__).parent.parent / "data" / "photos" / "kite.jpg") as im:

@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from imgrestore.errors import ImageError, UsageError
-from imgrestore.imaging import encode_image, read_image, write_image
+from imgrestore.imaging import encode_image, plan_write, read_image, write_image
 from imgrestore.imaging.metadata import DESCRIPTIVE_0TH_TAGS
 
 from .conftest import (
@@ -198,8 +198,11 @@ def test_gray_alpha_and_gray_16_stay_one_channel(inputs, out_dir) -> None:
 def test_alpha_is_never_forced_into_jpeg(inputs, out_dir) -> None:
     rgba = rng_image(6, 6, 4)
     loaded = read_image(inputs.pillow("a.png", Image.fromarray(rgba)))
+    planned, plan = plan_write(out_dir / "a.jpg", loaded.meta, format="jpg", has_alpha=True)
+    assert planned == out_dir / "a.png"
+    assert plan.notes == ("JPEG cannot hold transparency: written as PNG to keep it",)
     out = write_image(out_dir / "a.jpg", loaded.pixels, loaded.alpha, loaded.meta, format="jpg")
-    assert out == out_dir / "a.png" and not (out_dir / "a.jpg").exists()
+    assert out == planned and not (out_dir / "a.jpg").exists()
     assert _open(out).mode == "RGBA"
 
 
