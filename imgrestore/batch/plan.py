@@ -128,6 +128,18 @@ def _expand(
     return found, ignored, failed
 
 
+def _once_each(found: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
+    """``found`` without repeats: a file named twice, or by name and by its folder, runs once."""
+    seen: set[str] = set()
+    unique = []
+    for src, base in found:
+        key = os.path.abspath(src)
+        if key not in seen:
+            seen.add(key)
+            unique.append((src, base))
+    return unique
+
+
 def plan_jobs(
     inputs: Sequence[str],
     *,
@@ -167,12 +179,15 @@ def plan_jobs(
     else:
         partners = {}
         found, ignored, jobs = _expand(inputs, recursive, suffix)
+        found = _once_each(found)
     out = Path(output) if output else None
     named = list(inputs[::2]) if pairs else list(inputs)
     single_file_output = (
         out is not None and len(found) == 1 and len(named) == 1 and not Path(named[0]).is_dir()
         and not out.is_dir() and out.suffix != ""
     )
+    if single_file_output and out.resolve() == found[0][0].resolve():
+        raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
     if out is not None and not single_file_output and out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
 

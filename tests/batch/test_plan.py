@@ -83,6 +83,14 @@ def test_missing_inputs_and_empty_globs_fail(tmp_path):
     assert "matches" in plan.jobs[1].reason
 
 
+def test_a_file_named_twice_runs_once(tmp_path):
+    a = _img(tmp_path / "a.png")
+    _img(tmp_path / "b.png")
+    plan = _plan([a, str(tmp_path), str(tmp_path / "*.png"), f"{tmp_path}/./a.png"])
+    assert [j.source.name for j in plan.jobs] == ["a.png", "b.png"]
+    assert all(j.state == "todo" for j in plan.jobs)
+
+
 def test_glob(tmp_path):
     _img(tmp_path / "a.png")
     _img(tmp_path / "b.png")
@@ -93,8 +101,8 @@ def test_glob(tmp_path):
 
 def test_output_may_not_overwrite_an_input(tmp_path):
     a = _img(tmp_path / "a.png")
-    (job,) = _plan([a], output=str(a)).jobs
-    assert job.state == "fail" and "overwrite an input" in job.reason
+    with pytest.raises(UsageError, match="overwrite the input"):
+        _plan([a], output=str(a))
     b = _img(tmp_path / "b-denoised.png")
     jobs = _plan([a, b], output=str(tmp_path), suffix="-denoised").jobs
     # a -> a-denoised.png (new); b-denoised.png -> b-denoised-denoised.png
