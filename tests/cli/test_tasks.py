@@ -121,6 +121,16 @@ def test_notes_say_what_an_output_cannot_keep_and_reruns_skip_it(cli, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["anim-denoised.jpg", "glass-denoised.png"]
 
 
+def test_json_report_never_replaces_a_photo(cli, photos):
+    kite = photos / "kite.jpg"
+    before = kite.read_bytes()
+    done = cli("denoise", photos / "path.jpg", "--json", kite)
+    assert done.returncode == 2
+    assert "not a JSON report" in done.stderr.decode()
+    assert kite.read_bytes() == before
+    assert not (photos / "path-denoised.jpg").exists()  # refused before any work
+
+
 def test_then_equals_the_two_tasks_in_turn(cli, tmp_path):
     rng = np.random.default_rng(3)
     with Image.open(Path(__file__).parent.parent / "data" / "photos" / "kite.jpg") as im:
