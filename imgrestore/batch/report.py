@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from imgrestore import __version__
-from imgrestore.errors import ExitCode, ImgRestoreError, UsageError
+from imgrestore.errors import ExitCode
 
 Status = Literal["done", "skipped", "failed", "planned"]
 
@@ -81,18 +80,9 @@ class Report:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON report atomically (temp file in the same folder, then rename)."""
-        dest = Path(path)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, dest)
-        except OSError as exc:
-            reason = f"{exc.strerror}: {exc.filename}" if exc.strerror else str(exc)
-            raise ImgRestoreError(f"{dest}: cannot write the report ({reason})") from None
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        from imgrestore.imaging.writer import atomic_write
+
+        atomic_write(Path(path), (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
 
     def merge(self, others: list[Report]) -> None:
         """Fold the reports of other processes (torchrun ranks) into this one."""
@@ -102,18 +92,3 @@ class Report:
             self.seconds = max(self.seconds, other.seconds)
         self.results.sort(key=lambda r: r.input)
 
-
-def check_report_path(path: str | os.PathLike[str]) -> None:
-    """Refuse, before any work, a report path that would destroy something.
-
-    A folder, or an existing file that is not a JSON report (a photo named by mistake
-    after ``--json``), is a usage error; an earlier report is replaced.
-    """
-    dest = Path(path)
-    if dest.is_dir():
-        raise UsageError(f"--json {dest}: is a folder; name a file")
-    if dest.exists():
-        with open(dest, "rb") as f:
-            head = f.read(64).lstrip()
-        if head and not head.startswith(b"{"):
-            raise UsageError(f"--json {dest}: exists and is not a JSON report; refused")

@@ -97,9 +97,14 @@ def eval_command(
     from imgrestore.errors import UsageError
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
+    from imgrestore.imaging.writer import check_report_path
 
     if tile != "auto" and not tile.isdigit():
         raise UsageError(f"--tile {tile}: use 'auto', 0 (whole image) or a size in pixels")
+    if json_path not in (None, "-"):
+        check_report_path(json_path, "--json")
+    if csv_path is not None:
+        check_report_path(csv_path, "--csv")
     request = EvalRequest(
         task=task, clean=clean, degraded=degraded,
         synthesize=parse_spec(synthesize) if synthesize else None, models=tuple(model or ()),

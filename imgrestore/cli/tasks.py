@@ -183,14 +183,15 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     import sys
 
     from imgrestore.batch.distributed import rank_and_world
-    from imgrestore.batch.report import check_report_path
     from imgrestore.batch.run import run
     from imgrestore.cli.display import BatchDisplay
 
     o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
     if o.json_report not in (None, "-"):
-        check_report_path(o.json_report)
+        from imgrestore.imaging.writer import check_report_path
+
+        check_report_path(o.json_report, "--json")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)

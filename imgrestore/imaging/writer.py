@@ -135,8 +135,8 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
 
 def atomic_write(dest: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``dest``, fsync, then ``os.replace`` it in."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as exc:
         raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
@@ -154,6 +154,24 @@ def atomic_write(dest: Path, data: bytes) -> None:
             raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
         raise
     _fsync_dir(dest.parent)
+
+
+def check_report_path(path: str | os.PathLike[str], option: str) -> None:
+    """Refuse, before any work, a report path (``--json``, ``--csv``) that would destroy data.
+
+    A folder, or an existing file that is not text (a photo named by mistake), is a
+    :class:`UsageError`; an earlier report, or any text file, may be replaced.
+    """
+    from imgrestore.imaging.formats import sniff_format
+
+    dest = Path(path)
+    if dest.is_dir():
+        raise UsageError(f"{option} {dest}: is a folder; name a file")
+    if dest.is_file():
+        with open(dest, "rb") as f:
+            head = f.read(4096)
+        if sniff_format(head[:64]) is not None or b"\0" in head:
+            raise UsageError(f"{option} {dest}: exists and is not a text report; refused")
 
 
 def _fsync_dir(folder: Path) -> None:

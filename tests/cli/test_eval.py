@@ -53,6 +53,12 @@ def test_eval_json_on_stdout_and_errors(cli, photos, tmp_path):
     assert bad.returncode == 2 and b"no parameter 'sigmaa'" in bad.stderr
     both = cli("eval", "denoise", "--clean", photos)
     assert both.returncode == 2 and b"either --degraded" in both.stderr
+    kite = (photos / "kite.jpg").read_bytes()
+    for option in ("--json", "--csv"):
+        clobber = cli("eval", "denoise", "--clean", photos, "--degraded", photos,
+                      "-m", "identity", option, photos / "kite.jpg")
+        assert clobber.returncode == 2 and b"not a text report" in clobber.stderr
+    assert (photos / "kite.jpg").read_bytes() == kite
 
 
 def test_compare_picture_and_page(cli, photos, tmp_path):

@@ -126,7 +126,7 @@ def test_json_report_never_replaces_a_photo(cli, photos):
     before = kite.read_bytes()
     done = cli("denoise", photos / "path.jpg", "--json", kite)
     assert done.returncode == 2
-    assert "not a JSON report" in done.stderr.decode()
+    assert "not a text report" in done.stderr.decode()
     assert kite.read_bytes() == before
     assert not (photos / "path-denoised.jpg").exists()  # refused before any work
 
