@@ -30,6 +30,7 @@ _EXPORTS = {
     "ImageMeta": "types",
     "LoadedImage": "types",
     "atomic_write": "writer",
+    "check_report_path": "writer",
     "encode_image": "writer",
     "plan_write": "writer",
     "write_image": "writer",
@@ -43,6 +44,7 @@ __all__ = [
     "OutputPlan",
     "apply_orientation",
     "atomic_write",
+    "check_report_path",
     "default_max_pixels",
     "encode_image",
     "is_supported",
@@ -87,4 +89,10 @@ if TYPE_CHECKING:
     from imgrestore.imaging.pixels import apply_orientation, resize_alpha
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
-    from imgrestore.imaging.writer import atomic_write, encode_image, plan_write, write_image
+    from imgrestore.imaging.writer import (
+        atomic_write,
+        check_report_path,
+        encode_image,
+        plan_write,
+        write_image,
+    )
