@@ -129,6 +129,11 @@ class Trainer:
                 f"{run_dir}: already holds a run; pass --resume to continue it, or choose "
                 "another --output"
             )
+        if not latest.exists() and (run_dir / "model.safetensors").exists():
+            raise UsageError(
+                f"{run_dir}: already holds a model (model.safetensors) and no run to resume; "
+                "choose another --output"
+            )
         state = checkpoint.load(latest) if resume and latest.exists() else None
         if resume and state is None:
             self.notify(f"{run_dir}: nothing to resume; starting a new run")

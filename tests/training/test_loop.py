@@ -65,6 +65,12 @@ def test_resume_continues_bit_identically(photos: Path, tmp_path: Path) -> None:
     assert first.iterations == 5 and not (tmp_path / "parts" / "imgrestore.json").exists()
     with pytest.raises(UsageError, match="already holds a run; pass --resume"):
         train(recipe, tmp_path / "parts", live=False)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"weights trained elsewhere")
+    for resume in (False, True):
+        with pytest.raises(UsageError, match="already holds a model"):
+            train(recipe, tmp_path / "model", resume=resume, live=False)
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == b"weights trained elsewhere"
     train(recipe, tmp_path / "parts", resume=True, live=False, on_step=parts.append)
     assert [(s.iteration, s.loss, s.lr) for s in parts] == [
         (s.iteration, s.loss, s.lr) for s in whole]
