@@ -78,25 +78,22 @@ def list_models(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table()
-    table.add_column("name", no_wrap=True)
-    for column in ("task", "family", "params", "licence", "cached", "default", "get"):
-        table.add_column(column)
+    # Plain aligned columns, never clipped (a rich table ellipsised them below 120 columns).
+    table = [["name", "task", "params", "licence", "cached", "default", "get"]]
     for r in rows:
         task = r["task"] + (f" x{r['scale']}" if r["scale"] > 1 else "")
         task += f" ({r['style']})" if r["style"] else ""
         task += " (dual-pixel)" if r["input"] == "dual_pixel" else ""
-        table.add_row(
-            r["name"], task, r["family"], f"{r['params'] / 1e6:.1f}M",
+        table.append([
+            r["name"], task, f"{r['params'] / 1e6:.1f}M",
             "non-commercial" if "non-commercial" in r["licence"] else r["licence"].split()[0],
             "built-in" if r["builtin"] else "yes" if r["cached"] else "",
             "yes" if r["default"] else "",
             "-" if r["builtin"] else "auto" if r["automatic"] else "import",
-        )
-    Console().print(table)
+        ])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @app.command()

@@ -65,8 +65,13 @@ def test_list_json_has_every_configuration(run) -> None:
     assert sum(r["default"] for r in rows) == 8
     assert sum(r["builtin"] for r in rows) == 6
     table = run("list")
-    assert table.exit_code == 0 and "mirnetv2_real_denoising" in table.output
-    assert "builtin_upscale_x4" in table.output
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert lines[0].split() == ["name", "task", "params", "licence", "cached", "default", "get"]
+    assert len(lines) == 1 + len(rows) and "…" not in table.output  # nothing clipped
+    dual = next(line for line in lines if line.startswith("mirnetv2_defocus_deblurring_dualpixel"))
+    assert dual.split() == ["mirnetv2_defocus_deblurring_dualpixel", "deblur", "(dual-pixel)",
+                            "5.9M", "non-commercial", "auto"]
 
 
 def test_builtin_models_need_no_download_and_verify(run) -> None:
