@@ -167,6 +167,10 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
         folder = ensure_cached(c, notify=notify, retry=fallback is None)
     except WeightsError as missing:
         if fallback is None:
+            others = [o.name for o in CARDS.values() if o.builtin and o.task == c.task]
+            if default and others:  # e.g. upscale x3: say which built-ins exist
+                raise WeightsError(f"{missing} (no built-in model stands in for it; the "
+                                   f"built-in {c.task} models: {', '.join(others)})") from None
             raise
         notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
                "(compact, lower quality)")

@@ -132,6 +132,10 @@ def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable:
     notes: list[str] = []
     assert load_model(task="denoise", notify=notes.append).card is CARDS["builtin_denoise"]
     assert notes and "offline mode is on" in notes[0] and "builtin_denoise" in notes[0]
+    with pytest.raises(WeightsError, match=r"download mirnetv2_super_resolution_x3 \(no built-in "
+                       r"model stands in for it; the built-in upscale models: "
+                       r"builtin_upscale_x2, builtin_upscale_x4\)$"):
+        load_model(task="upscale", scale=3)
     assert not cache.models_dir().exists()
 
 
