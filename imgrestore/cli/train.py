@@ -7,8 +7,12 @@ from typing import Annotated
 
 import typer
 
-#: Where the bundled recipes live in a source checkout.
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "train"
+#: Where the bundled recipes live: ``train/`` in a source checkout, ``imgrestore/recipes/``
+#: in an installed package (pyproject.toml maps one to the other).
+RECIPE_DIRS = (
+    Path(__file__).resolve().parents[2] / "train",
+    Path(__file__).resolve().parents[1] / "recipes",
+)
 
 
 def resolve_recipe(name: str) -> Path:
@@ -16,7 +20,7 @@ def resolve_recipe(name: str) -> Path:
     path = Path(name)
     if path.exists() or path.suffix:
         return path
-    for folder in (Path("train"), RECIPES_DIR):
+    for folder in (Path("train"), *RECIPE_DIRS):
         candidate = folder / f"{name}.toml"
         if candidate.is_file():
             return candidate

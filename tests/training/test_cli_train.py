@@ -73,10 +73,36 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert _run("train", str(recipe), "-o", "r", "-q", "--resume") == 0
 
 
-def test_bundled_recipes_resolve_by_name() -> None:
-    from imgrestore.cli.train import resolve_recipe
+def test_bundled_recipes_resolve_by_name(tmp_path, monkeypatch) -> None:
+    from imgrestore.cli import train
 
-    assert resolve_recipe("finetune_denoise").is_file()
+    monkeypatch.chdir(tmp_path)  # not from the checkout's train/ folder
+    assert train.resolve_recipe("finetune_denoise").is_file()
+    # An installed package has no train/ beside it: the recipes are in imgrestore/recipes/.
+    installed = tmp_path / "site-packages" / "imgrestore" / "recipes"
+    installed.mkdir(parents=True)
+    (installed / "finetune_denoise.toml").write_text("name = 'x'\n")
+    monkeypatch.setattr(train, "RECIPE_DIRS", (tmp_path / "no-checkout", installed))
+    assert train.resolve_recipe("finetune_denoise") == installed / "finetune_denoise.toml"
+
+
+def test_the_package_ships_every_module_and_the_recipes() -> None:
+    """pyproject.toml lists the packages (to map train/ to imgrestore.recipes): complete?"""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    package = root / "imgrestore"
+    found = [".".join(d.relative_to(root).parts) for d in [package, *package.rglob("*")]
+             if d.is_dir() and d.name != "__pycache__"]  # every folder is a (namespace) package
+    assert sorted(config["packages"]) == sorted([*found, "imgrestore.recipes"])
+    assert config["package-dir"] == {"imgrestore.recipes": "train"}
+    assert config["package-data"]["imgrestore.recipes"] == ["*.toml"]
+    assert len(list((root / "train").glob("*.toml"))) >= 16
 
 
 def test_train_help_does_not_import_torch() -> None:
