@@ -91,4 +91,3 @@ class Report:
             self.interrupted |= other.interrupted
             self.seconds = max(self.seconds, other.seconds)
         self.results.sort(key=lambda r: r.input)
-
