@@ -26,7 +26,8 @@ FP16_MIN_PSNR = 50.0
 
 
 def training_record(run: Path) -> dict:
-    """How ``run`` trained: recipe, iterations, peak learning rate, hours, device, final loss."""
+    """How ``run`` trained: recipe, iterations, peak learning rate, patch and batch size,
+    hours, device, final loss."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
     end = [e for e in events if e["event"] == "end"][-1]
@@ -38,6 +39,8 @@ def training_record(run: Path) -> dict:
         "recipe": f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
         "iterations": end["iteration"],
         "lr": recipe["optim"]["lr"],
+        "patch": recipe["data"]["patch"],
+        "batch": recipe["data"]["batch"],
         "from": meta.get("training", {}).get("from"),
         "hours": round((end["time"] - start["time"]) / 3600, 3),
         "device": start.get("device"),
