@@ -8,6 +8,8 @@ file and the next run resumes by skipping finished outputs.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 import traceback
@@ -241,8 +243,11 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
-            _record(report, events, FileResult(job.name, _str(job.dest) or "<stdout>", "planned"))
+            _record(report, events, FileResult(job.name, _str(job.dest) or STDOUT_NAME,
+                                               "planned", notes=(job.note,) if job.note else ()))
         return _finish(report, started, world)
+    _check_streams(todo)
+    _remove_stale_parts(plan.jobs)
     if not todo:
         return _finish(report, started, world)
 
@@ -261,6 +266,8 @@ def _process(
 ) -> None:
     from imgrestore.engine.pipeline import JobResult, run_pipeline
     from imgrestore.imaging import encode_image, plan_output, plan_write, read_image, write_image
+    from imgrestore.imaging.files import byte_cap, read_stream
+    from imgrestore.imaging.notes import collect_notes
 
     model_name = " -> ".join(m.name for m in chain.models)
     # Seconds each job spent being read, restored and written (not waiting in a queue).
@@ -278,7 +285,10 @@ def _process(
 
     @timed
     def read(job: Job) -> LoadedImage | _Exists:
-        source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
+        source: Any = job.source
+        if source is None:
+            source = read_stream(sys.stdin.buffer, max_bytes=byte_cap(request.max_pixels),
+                                 name=job.name)
         image = read_image(source, max_pixels=request.max_pixels)
         if job.dest is not None and not request.overwrite:
             # The plan could not know the output's real name when the format changes
@@ -307,14 +317,15 @@ def _process(
         has_alpha = result.alpha is not None
         if job.dest is None:
             plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
-            data = encode_image(result.pixels, result.alpha, result.meta, **options)
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-            return "<stdout>", result.notes + plan.notes
-        _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
+            with collect_notes(job.name) as heard:
+                data = encode_image(result.pixels, result.alpha, result.meta, **options)
+            write_stdout(data)
+            return STDOUT_NAME, result.notes + plan.notes + tuple(heard)
+        real, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
         make_parent(job.dest)
-        written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
-        return str(written), result.notes + plan.notes
+        with collect_notes(str(real)) as heard:
+            written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
+        return str(written), result.notes + plan.notes + tuple(heard)
 
     def on_result(outcome: JobResult[Job]) -> None:
         job = outcome.job
@@ -322,6 +333,7 @@ def _process(
             result = FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
         elif outcome.ok:
             output, notes = outcome.value
+            notes = tuple(dict.fromkeys(((job.note,) if job.note else ()) + tuple(notes)))
             result = FileResult(job.name, output, "done", None,
                                 round(busy.get(id(job), 0.0), 3), model_name, notes)
         else:
@@ -343,8 +355,50 @@ def _process(
     finished = {r.input for r in report.results}
     for job in todo:
         if job.name not in finished:
-            why = "interrupted" if report.interrupted else "not started (--fail-fast)"
-            _record(report, events, FileResult(job.name, _str(job.dest), "skipped", why))
+            why = ("interrupted (Ctrl-C): rerun to resume" if report.interrupted
+                   else "not started: --fail-fast stopped the batch")
+            _record(report, events, FileResult(job.name, _str(job.dest), "interrupted", why))
+
+
+STDOUT_NAME = "<stdout>"
+
+
+def _check_streams(todo: list[Job]) -> None:
+    """Image data is never read from, nor written to, a terminal (as gzip refuses)."""
+    if any(job.source is None for job in todo) and sys.stdin.isatty():
+        raise UsageError("'-' reads an image from stdin, but stdin is a terminal; "
+                         "pipe or redirect a file in (imgrestore denoise - < photo.jpg)")
+    if any(job.dest is None for job in todo) and sys.stdout.isatty():
+        raise UsageError("refusing to write image data to a terminal; redirect stdout "
+                         "(> restored.jpg) or name an output file with -o")
+
+
+def write_stdout(data: bytes) -> None:
+    """Write an image to stdout; a reader that went away (broken pipe) fails the file."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except (BrokenPipeError, OSError) as exc:
+        # Nothing more can reach stdout: point it at /dev/null, so that Python's exit
+        # flush does not print a second "broken pipe" error.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        why = "broken pipe" if isinstance(exc, BrokenPipeError) else (exc.strerror or str(exc))
+        raise ImgRestoreError(f"the image was not written to stdout completely ({why}: "
+                              "the reader closed it early)") from None
+
+
+def _remove_stale_parts(jobs: list[Job]) -> None:
+    """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
+    from imgrestore.imaging import remove_stale_parts
+
+    for job in jobs:
+        if job.dest is not None:
+            remove_stale_parts(job.dest)
+            if job.dest.suffix.lower() != ".png":  # alpha headed for JPEG is written as PNG
+                remove_stale_parts(job.dest.with_suffix(".png"))
 
 
 def _record(report: Report, events: Events, result: FileResult) -> None:

@@ -7,6 +7,8 @@ there is a progress bar for files and one for the tiles of a large image; withou
 
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -28,11 +30,43 @@ if TYPE_CHECKING:
     from imgrestore.batch.plan import Job
     from imgrestore.batch.report import FileResult, Report
 
-_STYLE = {"done": "green", "skipped": "yellow", "failed": "red", "planned": "cyan"}
+_STYLE = {"done": "green", "skipped": "yellow", "failed": "red", "planned": "cyan",
+          "interrupted": "yellow"}
+
+#: Characters that could break a line, move the cursor or reorder text on a terminal:
+#: C0/C1 controls (newline, ESC...), DEL, bidirectional overrides, and lone surrogates
+#: (bytes of a file name that are not UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on one line: control characters written as Python escapes
+    (``\\n``, ``\\x1b``, ``\\u202e``), and a file name's undecodable bytes as ``\\xNN``."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape of one byte
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(match.group())[1:-1]
+
+
+def shown(text: str) -> str:
+    """User-given text (a file name, a model id) ready for Rich markup: escaped, and
+    never read as markup (``[red]``) or emoji codes (``:smile:``)."""
+    return escape(printable(text))
+
+
+def quoted(text: str) -> str:
+    """User input placed in a suggested shell command: quoted as the shell needs."""
+    return shlex.quote(text)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """The console every task command writes to: stderr, no emoji codes, no highlighting."""
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 class BatchDisplay:
@@ -52,13 +86,13 @@ class BatchDisplay:
 
     def notice(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+            self.console.print(f"[dim]{shown(message)}[/dim]", soft_wrap=True)
 
     def start(self, report: Report, todo: int) -> None:
         if not self.quiet:
             models = " -> ".join(report.models)
             self.console.print(
-                f"{report.task}: {todo} file{'s' * (todo != 1)} with {escape(models)} "
+                f"{report.task}: {todo} file{'s' * (todo != 1)} with {shown(models)} "
                 f"on {report.device} ({report.precision})", soft_wrap=True,
             )
         if self.live:
@@ -77,7 +111,7 @@ class BatchDisplay:
             if self._tiles is None:
                 self._tiles = self._progress.add_task("tiles", total=total)
             self._progress.update(self._tiles, completed=done, total=total,
-                                  description=f"tiles of {escape(job.name)}")
+                                  description=f"tiles of {shown(job.name)}")
 
     def file_done(self, result: FileResult) -> None:
         with self._lock:
@@ -94,17 +128,17 @@ class BatchDisplay:
 
     def _line(self, result: FileResult) -> None:
         if result.status == "failed":
-            self.console.print(f"[red]failed[/red] {escape(result.error or '')}", soft_wrap=True)
+            self.console.print(f"[red]failed[/red] {shown(result.error or '')}", soft_wrap=True)
             return
         if self.quiet or (result.status == "skipped" and not self.verbose and self.live):
             return
         style = _STYLE[result.status]
-        where = f" -> {escape(result.output)}" if result.output else ""
+        where = f" -> {shown(result.output)}" if result.output else ""
         said = ((result.error,) if result.error else ()) + result.notes
-        extra = f" ({escape('; '.join(said))})" if said else ""
+        extra = f" ({shown('; '.join(said))})" if said else ""
         timing = f" {result.seconds:.1f}s" if result.status == "done" else ""
         self.console.print(
-            f"[{style}]{result.status}[/{style}] {escape(result.input)}{where}{timing}{extra}",
+            f"[{style}]{result.status}[/{style}] {shown(result.input)}{where}{timing}{extra}",
             soft_wrap=True, markup=True,
         )
 
@@ -115,13 +149,13 @@ class BatchDisplay:
         if self.quiet:
             return
         counts = report.counts()
+        columns = ["done", "skipped", "failed"]
+        columns += [s for s in ("planned", "interrupted") if counts.get(s)]
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for column in ("done", "skipped", "failed", "ignored", "time"):
+        for column in (*columns, "ignored", "time"):
             table.add_column(column, justify="right")
-        table.add_row(
-            str(counts.get("done", 0) + counts.get("planned", 0)), str(counts.get("skipped", 0)),
-            str(counts.get("failed", 0)), str(len(report.ignored)), f"{report.seconds:.1f}s",
-        )
+        table.add_row(*(str(counts.get(c, 0)) for c in columns), str(len(report.ignored)),
+                      f"{report.seconds:.1f}s")
         self.console.print(table)
         if report.interrupted:
             self.console.print("[yellow]interrupted: rerun the same command to resume[/yellow]")
@@ -130,7 +164,7 @@ class BatchDisplay:
 def print_error(message: str) -> None:
     """One red line on stderr."""
     console = stderr_console()
-    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
+    console.print(f"[red]error:[/red] {shown(message)}", soft_wrap=True, markup=True)
 
 
 def is_stdout_terminal() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -64,8 +65,8 @@ def train_command(
         result = train(loaded, run_dir, resume=resume, init_from=init_from,
                        live=not quiet and sys.stderr.isatty())
     except KeyboardInterrupt:
-        typer.echo(f"continue from the last checkpoint with --output {run_dir} --resume",
-                   err=True)
+        typer.echo("continue from the last checkpoint with --output "
+                   f"{shlex.quote(str(run_dir))} --resume", err=True)
         raise
     if result.best_psnr is not None:
         typer.echo(f"best validation PSNR {result.best_psnr:.2f} dB "

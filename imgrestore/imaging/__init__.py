@@ -33,6 +33,7 @@ _EXPORTS = {
     "check_report_path": "writer",
     "encode_image": "writer",
     "plan_write": "writer",
+    "remove_stale_parts": "writer",
     "write_image": "writer",
 }
 
@@ -53,6 +54,7 @@ __all__ = [
     "plan_output",
     "plan_write",
     "read_image",
+    "remove_stale_parts",
     "resize_alpha",
     "sniff_format",
     "unsupported_reason",
@@ -94,5 +96,6 @@ if TYPE_CHECKING:
         check_report_path,
         encode_image,
         plan_write,
+        remove_stale_parts,
         write_image,
     )

@@ -8,6 +8,7 @@ in floating point, rawpy for camera RAW, pillow-heif (optional) for HEIF/AVIF.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import struct
@@ -19,6 +20,7 @@ import numpy as np
 
 from imgrestore.errors import ImageError
 from imgrestore.imaging import png16, tiff
+from imgrestore.imaging.files import byte_cap, read_input
 from imgrestore.imaging.formats import (
     RAW_SUFFIXES,
     SUFFIX_FORMAT,
@@ -28,6 +30,7 @@ from imgrestore.imaging.formats import (
 )
 from imgrestore.imaging.limits import check_pixels, default_max_pixels
 from imgrestore.imaging.metadata import estimate_jpeg_quality, exif_from_tiff, normalize_exif
+from imgrestore.imaging.notes import collect_notes
 from imgrestore.imaging.pixels import apply_orientation, gray_to_rgb, to_float
 from imgrestore.imaging.types import ImageMeta, LoadedImage
 
@@ -47,12 +50,29 @@ def read_image(
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
     ``max_pixels`` raises the decompression-bomb limit (default: Pillow's
     refusal threshold, about 179 megapixels). Raises :class:`ImageError` with a
-    one-line reason for anything that cannot be decoded.
+    one-line reason for anything that cannot be decoded. What the decoders warn
+    about (damaged EXIF...) ends the reason, or the image's ``meta.notes``.
     """
-    path, name, data = _read_bytes(source)
+    is_path = not isinstance(source, (bytes, bytearray, memoryview))
+    name = str(source) if is_path else STDIN_NAME
+    with collect_notes(name) as heard:
+        try:
+            image = _read_image(source, max_pixels)
+        except ImageError as exc:
+            if not heard:
+                raise
+            raise ImageError(exc.path, f"{exc.reason} ({'; '.join(heard)})") from None
+    if not heard:
+        return image
+    meta = dataclasses.replace(image.meta, notes=image.meta.notes + tuple(heard))
+    return dataclasses.replace(image, meta=meta)
+
+
+def _read_image(source: str | os.PathLike[str] | bytes, max_pixels: int | None) -> LoadedImage:
+    limit = default_max_pixels() if max_pixels is None else max_pixels
+    path, name, data = _read_bytes(source, limit)
     if not data:
         raise ImageError(name, "empty file (0 bytes)")
-    limit = default_max_pixels() if max_pixels is None else max_pixels
     base: dict[str, Any] = {"source": path, "name": name}
     kind = sniff_format(data[:64])
     suffix = path.suffix.lower() if path is not None else ""
@@ -75,18 +95,14 @@ def read_image(
     return _decode_pillow(data, base, limit, kind)
 
 
-def _read_bytes(source: str | os.PathLike[str] | bytes) -> tuple[Path | None, str, bytes]:
+def _read_bytes(
+    source: str | os.PathLike[str] | bytes, limit: int | None
+) -> tuple[Path | None, str, bytes]:
+    """(path, name, content); a path must be a regular file within the byte cap."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return None, STDIN_NAME, bytes(source)
     path = Path(source)
-    try:
-        return path, str(path), path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError(str(path), "file not found") from None
-    except IsADirectoryError:
-        raise ImageError(str(path), "is a folder, not an image") from None
-    except OSError as exc:
-        raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from None
+    return path, str(path), read_input(path, max_bytes=byte_cap(limit))
 
 
 def _tiff_is_raw(data: bytes, suffix: str) -> bool:

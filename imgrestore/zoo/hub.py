@@ -11,6 +11,7 @@ so it is imported here lazily, inside the functions.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def fetch(ref: str | HubRef) -> Path:
         why = "offline mode is on" if is_offline else "the Hub could not be reached"
         raise WeightsError(
             f"{hub}: not in the Hugging Face cache and {why}; "
-            f"fix: run `imgrestore models download {hub}` with network access"
+            f"fix: run `imgrestore models download {shlex.quote(str(hub))}` with network access"
         ) from None
     except GatedRepoError:
         raise WeightsError(f"{hub}: gated repository; log in with `hf auth login`") from None

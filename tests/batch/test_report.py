@@ -23,7 +23,8 @@ def test_save_writes_the_report_and_replaces_an_earlier_one(tmp_path):
     _report().save(dest)
     first = json.loads(dest.read_text())
     assert first["exit_code"] == 1
-    assert first["summary"] == {"done": 1, "skipped": 0, "failed": 1, "planned": 0}
+    assert first["summary"] == {"done": 1, "skipped": 0, "failed": 1,
+                                 "planned": 0, "interrupted": 0}
     assert first["files"][0]["notes"] == ["CMYK"]
     check_report_path(dest, "--json")  # an earlier report may be replaced
     Report(task="denoise").save(dest)

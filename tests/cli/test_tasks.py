@@ -55,7 +55,8 @@ def test_batch_restores_good_files_and_names_bad_ones(cli, photos, tmp_path):
 
     report = json.loads(report_path.read_text())
     assert report["exit_code"] == 1
-    assert report["summary"] == {"done": 5, "skipped": 0, "failed": 2, "planned": 0}
+    assert report["summary"] == {"done": 5, "skipped": 0, "failed": 2,
+                                 "planned": 0, "interrupted": 0}
     assert report["models"] == ["mirnetv2_real_denoising"]
     assert report["ignored"] == [str(photos / "notes.txt")]
     by_name = {Path(f["input"]).name: f for f in report["files"]}
@@ -116,7 +117,8 @@ def test_notes_say_what_an_output_cannot_keep_and_reruns_skip_it(cli, tmp_path):
 
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
-    assert report["summary"] == {"done": 0, "skipped": 2, "failed": 0, "planned": 0}
+    assert report["summary"] == {"done": 0, "skipped": 2, "failed": 0,
+                                 "planned": 0, "interrupted": 0}
     assert (out / "glass-denoised.png").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in out.iterdir()) == ["anim-denoised.jpg", "glass-denoised.png"]
 
