@@ -93,7 +93,7 @@ def eval_command(
     from rich.console import Console
 
     from imgrestore.batch.run import EngineOptions
-    from imgrestore.cli.display import stderr_console
+    from imgrestore.cli.display import printable, shown, stderr_console
     from imgrestore.errors import UsageError
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
@@ -119,11 +119,13 @@ def eval_command(
     def on_image(pair, scores) -> None:  # type: ignore[no-untyped-def]
         if not quiet:
             line = ", ".join(f"{s.model} {_db(s.psnr)} dB" for s in scores)
-            err.print(f"[dim]{pair.name}: {line}[/dim]", soft_wrap=True, highlight=False)
+            err.print(f"[dim]{shown(pair.name)}: {shown(line)}[/dim]", soft_wrap=True,
+                      highlight=False)
 
     report = evaluate(request, on_image=on_image,
-                      notify=lambda message: err.print(message, soft_wrap=True, markup=False))
-    out = err if json_path == "-" else Console(highlight=False)
+                      notify=lambda message: err.print(printable(message), soft_wrap=True,
+                                                       markup=False))
+    out = err if json_path == "-" else Console(highlight=False, emoji=False)
     show(report, out, per_image=per_image)
     if json_path == "-":
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
@@ -141,27 +143,30 @@ def show(report: EvalReport, console: Console, *, per_image: bool = False) -> No
     """The summary table (and optionally one of every image) on ``console``."""
     from rich.table import Table
 
+    from imgrestore.cli.display import printable, shown
+
     what = (f"synthesized {report.synthesize}, seed {report.seed}" if report.synthesize
             else f"degraded {report.degraded}")
     count = len({s.image for s in report.scores})
     title = (f"{report.task}: {count} image{'s' * (count != 1)} of {report.clean}, {what}; "
              f"border crop {report.crop}{', 8-bit' if report.quantize else ''}; "
              f"{report.device} ({report.precision})")
-    console.print(title, soft_wrap=True, markup=False)
+    console.print(printable(title), soft_wrap=True, markup=False)
     columns = ("PSNR dB", "SSIM", "PSNR-Y dB", "SSIM-Y")
     if per_image:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("image", "model", *columns, "seconds"):
             table.add_column(name, justify="left" if name in ("image", "model") else "right")
         for s in report.scores:
-            table.add_row(s.image, s.model, _db(s.psnr), f"{s.ssim:.4f}", _db(s.psnr_y),
-                          f"{s.ssim_y:.4f}", "-" if s.seconds is None else f"{s.seconds:.2f}")
+            table.add_row(shown(s.image), shown(s.model), _db(s.psnr), f"{s.ssim:.4f}",
+                          _db(s.psnr_y), f"{s.ssim_y:.4f}",
+                          "-" if s.seconds is None else f"{s.seconds:.2f}")
         console.print(table)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("model", *columns, "s/MP"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for m in report.summary():
         per_mp = m.seconds_per_megapixel
-        table.add_row(m.model, _db(m.psnr), f"{m.ssim:.4f}", _db(m.psnr_y), f"{m.ssim_y:.4f}",
-                      "-" if per_mp is None else f"{per_mp:.2f}")
+        table.add_row(shown(m.model), _db(m.psnr), f"{m.ssim:.4f}", _db(m.psnr_y),
+                      f"{m.ssim_y:.4f}", "-" if per_mp is None else f"{per_mp:.2f}")
     console.print(table)

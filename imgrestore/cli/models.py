@@ -30,8 +30,15 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ImgRestoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        _error(exc)
         raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _error(exc: Exception) -> None:
+    """One line on stderr, control characters of names escaped."""
+    from imgrestore.cli.display import printable
+
+    typer.echo(f"error: {printable(str(exc))}", err=True)
 
 
 def _card_row(card: Any) -> dict[str, Any]:
@@ -119,7 +126,7 @@ def download(
             else:
                 folder = ensure_cached(c)
         except ImgRestoreError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            _error(exc)
             failed = exc
             continue
         typer.echo(f"{name}: {folder}")
@@ -171,7 +178,7 @@ def verify() -> None:
                 raise WeightsError(f"{folder.name}: corrupt (sha256 {digest}, recorded "
                                    f"{meta.sha256}); remove and download or import it again")
         except WeightsError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            _error(exc)
             bad += 1
             continue
         typer.echo(f"{folder.name}: ok")

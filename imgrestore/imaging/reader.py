@@ -32,6 +32,7 @@ from imgrestore.imaging.limits import check_pixels, default_max_pixels
 from imgrestore.imaging.metadata import estimate_jpeg_quality, exif_from_tiff, normalize_exif
 from imgrestore.imaging.notes import collect_notes
 from imgrestore.imaging.pixels import apply_orientation, gray_to_rgb, to_float
+from imgrestore.imaging.pngchunks import split_large_icc
 from imgrestore.imaging.types import ImageMeta, LoadedImage
 
 STDIN_NAME = "<stdin>"
@@ -86,13 +87,26 @@ def _read_image(source: str | os.PathLike[str] | bytes, max_pixels: int | None) 
         raise ImageError(name, f"not an image (unrecognised content{hint})")
     if kind == "HEIF" or (kind == "AVIF" and not pillow_supports("avif")):
         _register_heif(name, kind)
-    if kind == "PNG" and png16.needs_png16(data):
-        return _decode_png16(data, base, limit)
+    if kind == "PNG":
+        return _decode_png(data, base, limit)
     if kind == "TIFF":
         info = _tiff_info(data, name)
         if info.high_depth:
             return _decode_tiff(data, info, base, limit)
     return _decode_pillow(data, base, limit, kind)
+
+
+def _decode_png(data: bytes, base: dict[str, Any], limit: int | None) -> LoadedImage:
+    """A PNG through Pillow, or imagecodecs for 16-bit colour; a colour profile larger than
+    Pillow reads is taken out first and put back in the record."""
+    data, large_icc = split_large_icc(data)
+    if png16.needs_png16(data):
+        image = _decode_png16(data, base, limit)
+    else:
+        image = _decode_pillow(data, base, limit, "PNG")
+    if large_icc is None:
+        return image
+    return dataclasses.replace(image, meta=dataclasses.replace(image.meta, icc_profile=large_icc))
 
 
 def _read_bytes(

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from imgrestore.archs import ArchSpec, spec
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError
 
 Task = Literal["denoise", "deblur", "derain", "enhance", "upscale"]
 InputKind = Literal["rgb", "dual_pixel"]
@@ -261,10 +261,10 @@ def find_card(name: str) -> Card | None:
 
 
 def card(name: str) -> Card:
-    """The card called ``name`` (canonical name or alias); :class:`WeightsError` if none."""
+    """The card called ``name`` (canonical name or alias); :class:`UsageError` if none."""
     found = find_card(name)
     if found is None:
-        raise WeightsError(
+        raise UsageError(
             f"{name}: no such model; `imgrestore models list` shows the known names"
         )
     return found
@@ -274,7 +274,7 @@ def builtin_card(task: str, *, scale: int | None = None, style: str | None = Non
     """The built-in model for ``task`` (``scale`` for ``upscale``, default 2; ``style`` for
     ``enhance``: only ``lowlight`` has one)."""
     if task not in TASKS:
-        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+        raise UsageError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
     builtins = [c for c in _CARDS if c.builtin and c.task == task]
     found = [c for c in builtins if c.scale == (scale or builtins[0].scale)
              and (style is None or c.style == style)]
@@ -282,7 +282,7 @@ def builtin_card(task: str, *, scale: int | None = None, style: str | None = Non
         offered = ", ".join(f"x{c.scale}" if task == "upscale" else (c.style or c.name)
                             for c in builtins)
         wanted = f"x{scale}" if task == "upscale" else style
-        raise WeightsError(f"{task}: no built-in model for {wanted}; built-in: {offered}")
+        raise UsageError(f"{task}: no built-in model for {wanted}; built-in: {offered}")
     return found[0]
 
 
@@ -290,19 +290,19 @@ def default_card(task: str, *, scale: int | None = None, style: str | None = Non
     """The default card for ``task`` (and, for ``upscale``, ``scale``; for ``enhance``,
     ``style``, which defaults to ``lowlight``)."""
     if task not in TASKS:
-        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+        raise UsageError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
     candidates = [c for c in _CARDS if c.default and c.task == task]
     if task == "upscale":
         scales = sorted(c.scale for c in candidates)
         if scale is None:
-            raise WeightsError(f"upscale needs a scale: one of {scales}")
+            raise UsageError(f"upscale needs a scale: one of {scales}")
         candidates = [c for c in candidates if c.scale == scale]
         if not candidates:
-            raise WeightsError(f"upscale x{scale}: no default model; scales are {scales}")
+            raise UsageError(f"upscale x{scale}: no default model; scales are {scales}")
     elif task == "enhance":
         wanted = style or "lowlight"
         candidates = [c for c in candidates if c.style == wanted]
         if not candidates:
-            raise WeightsError(f"enhance: no style {wanted!r}; styles are lowlight, retouch")
+            raise UsageError(f"enhance: no style {wanted!r}; styles are lowlight, retouch")
     return candidates[0]
 

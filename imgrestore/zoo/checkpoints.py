@@ -38,11 +38,29 @@ def read_checkpoint(path: Path) -> StateDict:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such file")
-    if path.suffix == ".safetensors":
+    kind = _container(path)
+    if kind == "safetensors":
         state = _read_safetensors(path)
-    else:
+    elif kind == "torch":
         state = unwrap(_read_pickle(path), path)
+    else:
+        raise WeightsError(f"{path}: not a weights file (neither a PyTorch checkpoint nor "
+                           "safetensors)")
     return strip_prefix(state)
+
+
+def _container(path: Path) -> str | None:
+    """``safetensors``, ``torch`` (a zip archive or a legacy pickle) or None, by content."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix == ".safetensors" or (len(head) == 9 and head[8:9] == b"{"):
+        return "safetensors"
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return "torch"
+    return None
 
 
 def _read_safetensors(path: Path) -> StateDict:
@@ -68,8 +86,10 @@ def _read_pickle(path: Path) -> Any:
             f"{path}: refused: the file holds Python objects other than tensors, which "
             f"could run code when loaded ({first})"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # torch.load raises KeyError, IndexError... on other files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = first[:200] if isinstance(exc, (RuntimeError, EOFError, OSError, ValueError)) \
+            else f"{type(exc).__name__}{': ' + first[:200] if first else ''}"
         raise WeightsError(
             f"{path}: not a readable checkpoint, truncated or corrupt ({first})"
         ) from None

@@ -15,12 +15,14 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgrestore.errors import WeightsError
+from imgrestore.errors import ImgRestoreError, UsageError, WeightsError
 from imgrestore.zoo.cache import offline
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, is_model_dir, read_meta
 
 PREFIX = "hf:"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+#: huggingface_hub's own limit (``validate_repo_id``).
+MAX_REPO_ID = 96
 #: Files a model repository needs; a README.md is uploaded too when present.
 FILES = (META_FILE, WEIGHTS_FILE)
 
@@ -41,12 +43,20 @@ def is_hub_ref(ref: str) -> bool:
 
 
 def parse_ref(ref: str) -> HubRef:
-    """Parse ``hf:owner/repo[@revision]``; :class:`WeightsError` if malformed."""
+    """Parse ``hf:owner/repo[@revision]``; :class:`UsageError` if malformed."""
     body = ref[len(PREFIX):] if ref.startswith(PREFIX) else ref
     repo_id, _, revision = body.partition("@")
     if not _REPO_ID.match(repo_id) or (_ and not revision):
-        raise WeightsError(f"{ref}: expected hf:owner/repo or hf:owner/repo@revision")
+        raise UsageError(f"{_short(ref)}: expected hf:owner/repo or hf:owner/repo@revision")
+    if len(repo_id) > MAX_REPO_ID:
+        raise UsageError(f"{_short(ref)}: a Hugging Face repository id has at most "
+                         f"{MAX_REPO_ID} characters, this one {len(repo_id)}")
     return HubRef(repo_id, revision or None)
+
+
+def _short(text: str, keep: int = 80) -> str:
+    """``text`` cut to ``keep`` characters for a message (a 300-character id stays one line)."""
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
 
 
 def fetch(ref: str | HubRef) -> Path:
@@ -59,6 +69,7 @@ def fetch(ref: str | HubRef) -> Path:
         EntryNotFoundError,
         GatedRepoError,
         HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         OfflineModeIsEnabled,
         RepositoryNotFoundError,
@@ -92,8 +103,13 @@ def fetch(ref: str | HubRef) -> Path:
         raise WeightsError(
             f"{hub}: not an imgrestore model (needs {' and '.join(FILES)})"
         ) from None
+    except HFValidationError as exc:
+        raise UsageError(f"{hub}: not a valid repository id or revision ({_first(exc)})") from None
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
-        raise WeightsError(f"{hub}: download failed ({str(exc).splitlines()[0]})") from None
+        raise WeightsError(f"{hub}: download failed ({_first(exc)})") from None
+    except Exception as exc:  # network errors of the HTTP client (httpx.ConnectError...)
+        raise WeightsError(f"{hub}: download failed ({type(exc).__name__}: {_first(exc)})") \
+            from None
     folder = paths[0].parent
     if any(p.parent != folder for p in paths):  # same snapshot, always, for one revision
         raise WeightsError(f"{hub}: files resolved to different snapshots")
@@ -109,6 +125,7 @@ def push(folder: Path, ref: str | HubRef, *, private: bool | None = None,
     """
     from imgrestore.zoo.loading import load_model_dir
 
+    hub = ref if isinstance(ref, HubRef) else parse_ref(ref)
     folder = Path(folder)
     if not is_model_dir(folder):
         raise WeightsError(f"{folder}: not an imgrestore model (needs {' and '.join(FILES)})")
@@ -116,10 +133,9 @@ def push(folder: Path, ref: str | HubRef, *, private: bool | None = None,
     meta = read_meta(folder)
     if offline():
         raise WeightsError(f"{folder}: not pushed: offline mode is on")
-    hub = ref if isinstance(ref, HubRef) else parse_ref(ref)
 
     from huggingface_hub import HfApi
-    from huggingface_hub.utils import HfHubHTTPError
+    from huggingface_hub.utils import HFValidationError
 
     api = HfApi(token=token)
     patterns = [*FILES, "README.md"]
@@ -132,16 +148,27 @@ def push(folder: Path, ref: str | HubRef, *, private: bool | None = None,
             allow_patterns=patterns,
             commit_message=message or f"imgrestore model {meta.name or meta.family}",
         )
-    except (HfHubHTTPError, OSError) as exc:
-        raise WeightsError(f"{hub}: push failed ({str(exc).splitlines()[0]})") from None
+    except HFValidationError as exc:
+        raise UsageError(f"{hub}: not a valid repository id or branch ({_first(exc)})") from None
+    except Exception as exc:  # HTTP errors, and the HTTP client's (httpx.ConnectError...)
+        raise ImgRestoreError(
+            f"{hub}: push failed ({type(exc).__name__}: {_first(exc)}); check the network "
+            "and your token (`hf auth login`)"
+        ) from None
     return str(info.commit_url)
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters."""
+    text = str(exc).strip()
+    return _short(text.splitlines()[0], 200) if text else type(exc).__name__
 
 
 def fetch_file(location: str, filename: str) -> Path:
     """One file of a Hub repository (``owner/repo[@revision]``), from the Hugging Face
     cache or downloaded; used for cards whose weights are mirrored on the Hub."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.utils import HFValidationError, LocalEntryNotFoundError
 
     hub = parse_ref(location)
     try:
@@ -149,5 +176,7 @@ def fetch_file(location: str, filename: str) -> Path:
                                     local_files_only=offline()))
     except LocalEntryNotFoundError:
         raise WeightsError(f"{hub}: {filename} is not in the Hugging Face cache") from None
-    except (HfHubHTTPError, OSError) as exc:
-        raise WeightsError(f"{hub}: {filename}: download failed ({exc})") from None
+    except HFValidationError as exc:
+        raise UsageError(f"{hub}: not a valid repository id or revision ({_first(exc)})") from None
+    except Exception as exc:  # HTTP errors, and the HTTP client's (httpx.ConnectError...)
+        raise WeightsError(f"{hub}: {filename}: download failed ({_first(exc)})") from None

@@ -137,7 +137,7 @@ def load_model(
     elif Path(ref).exists():
         loaded = load_path(Path(ref), task=task, scale=scale, style=style)
     else:
-        raise WeightsError(
+        raise UsageError(
             f"{ref}: no such model, file or folder; `imgrestore models list` shows the names"
         )
     _check_agrees(loaded, task=task, scale=scale)
@@ -292,7 +292,8 @@ def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Pat
     c = card(name)
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
+        raise UsageError(f"{path}: no such file" if not path.exists() else
+                         f"{path}: not a regular file (name the weights file itself)")
     digest = cache.sha256_file(path)
     pinned = [s.sha256 for s in c.sources if s.sha256]
     if pinned and digest not in pinned:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imgrestore.archs import COMPACT_SPECS, SPECS
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError
 from imgrestore.zoo.cards import (
     ACADEMIC_LICENCE,
     BUILTIN_LICENCE,
@@ -38,9 +38,9 @@ def test_every_task_has_a_builtin_model_under_our_licence() -> None:
     assert builtin_card("upscale").scale == 2
     assert builtin_card("upscale", scale=4).config == "mirnetv2_compact_x4"
     assert builtin_card("enhance", style="lowlight").name == "builtin_enhance"
-    with pytest.raises(WeightsError, match="no built-in model for x3; built-in: x2, x4"):
+    with pytest.raises(UsageError, match="no built-in model for x3; built-in: x2, x4"):
         builtin_card("upscale", scale=3)
-    with pytest.raises(WeightsError, match="no built-in model for retouch"):
+    with pytest.raises(UsageError, match="no built-in model for retouch"):
         builtin_card("enhance", style="retouch")
 
 
@@ -85,13 +85,13 @@ def test_defaults() -> None:
     ],
 )
 def test_default_card_refusals(task: str, kwargs: dict, words: str) -> None:
-    with pytest.raises(WeightsError, match=words.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]")):
         default_card(task, **kwargs)
 
 
 def test_unknown_name() -> None:
     assert find_card("nope") is None
-    with pytest.raises(WeightsError, match="models list"):
+    with pytest.raises(UsageError, match="models list"):
         card("nope")
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from imgrestore import archs
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError
 from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo.hub import HubRef, parse_ref
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
@@ -28,7 +28,7 @@ def test_parse_ref() -> None:
     assert parse_ref("hf:me/model@v1.0") == HubRef("me/model", "v1.0")
     assert str(parse_ref(f"hf:me/my.model-2@{COMMIT}")) == f"hf:me/my.model-2@{COMMIT}"
     for bad in ("hf:model", "hf:me/model@", "hf:/model", "hf:me/mo del"):
-        with pytest.raises(WeightsError, match="expected hf:owner/repo"):
+        with pytest.raises(UsageError, match="expected hf:owner/repo"):
             parse_ref(bad)
 
 

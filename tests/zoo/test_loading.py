@@ -227,7 +227,7 @@ def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> No
 
 
 def test_unknown_reference(home: Path) -> None:
-    with pytest.raises(WeightsError, match="no-such-model: no such model, file or folder"):
+    with pytest.raises(UsageError, match="no-such-model: no such model, file or folder"):
         load_model("no-such-model")
     with pytest.raises(UsageError):
         load_model()
@@ -272,5 +272,5 @@ def test_builtin_models_ship_and_load(home: Path, monkeypatch: pytest.MonkeyPatc
 def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
     with pytest.raises(UsageError, match="needs a task"):
         load_model("builtin")
-    with pytest.raises(WeightsError, match="no built-in model for x3"):
+    with pytest.raises(UsageError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
