@@ -54,6 +54,14 @@ class EngineOptions:
     max_memory: str | None = None
     compile: bool = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.tile, int) and 0 < self.tile < 2 * self.tile_overlap:
+            raise UsageError(
+                f"--tile {self.tile} is smaller than twice the overlap ({self.tile_overlap} "
+                f"px): tiles would mostly recompute their neighbours; use --tile "
+                f"{2 * self.tile_overlap} or more, a smaller --tile-overlap, or --tile auto"
+            )
+
 
 @dataclass(frozen=True)
 class Request:

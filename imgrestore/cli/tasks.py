@@ -188,6 +188,9 @@ def execute(task: str, parsed: dict[str, object]) -> None:
 
     o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
+    if o.json_report == "-" and (o.output == "-" or (o.inputs == ["-"] and o.output is None)):
+        raise UsageError("--json - and the image would both go to stdout; write the report "
+                         "to a file (--json report.json)")
     if o.json_report not in (None, "-"):
         from imgrestore.imaging.writer import check_report_path
 

@@ -27,7 +27,7 @@ from imgrestore.engine.devices import (
     select_precision,
 )
 from imgrestore.engine.tiling import Progress, TileSize, round_to_multiple, tiled_forward
-from imgrestore.errors import UsageError
+from imgrestore.errors import NonFiniteOutputError, UsageError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -103,7 +103,8 @@ class Restorer:
         scale: output scale; must be one of ``arch.scales``.
         device: ``auto | cpu | cuda | cuda:N | mps``.
         precision: ``auto | fp32 | fp16 | bf16``; any tile whose low-precision output is not
-            finite is recomputed in fp32.
+            finite is recomputed in fp32; one still not finite fails the image
+            (:class:`NonFiniteOutputError`).
         tile: ``'auto'`` (largest tile that fits the memory budget), ``0`` (whole image),
             or a tile size in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
@@ -194,12 +195,21 @@ class Restorer:
         """
         with torch.inference_mode():
             x = batch.to(self.device).contiguous(memory_format=self.memory_format)
-            y = self._forward(x, self.precision)
-            if self.precision != "fp32":
-                bad = ~torch.isfinite(y).flatten(1).all(1)
-                if bool(bad.any()):
-                    y[bad] = self._forward(x[bad], "fp32")
-            return y.cpu()
+            return self._finite(x, self._forward(x, self.precision)).cpu()
+
+    def _finite(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``y`` with every non-finite tile recomputed in fp32; :class:`NonFiniteOutputError`
+        when a tile is still NaN or infinite (the image would be written black)."""
+        bad = ~torch.isfinite(y).flatten(1).all(1)
+        if bool(bad.any()) and self.precision != "fp32":
+            y[bad] = self._forward(x[bad], "fp32")
+            bad = ~torch.isfinite(y).flatten(1).all(1)
+        if bool(bad.any()):
+            raise NonFiniteOutputError(
+                f"{self.arch.name} gave NaN or infinite values even in fp32; not written "
+                "(the model's weights are unusable for this image)"
+            )
+        return y
 
     def _forward(self, x: torch.Tensor, precision: str) -> torch.Tensor:
         cast = (

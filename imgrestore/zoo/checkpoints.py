@@ -46,7 +46,21 @@ def read_checkpoint(path: Path) -> StateDict:
     else:
         raise WeightsError(f"{path}: not a weights file (neither a PyTorch checkpoint nor "
                            "safetensors)")
+    check_finite(state, where=path)
     return strip_prefix(state)
+
+
+def check_finite(state: Mapping[str, torch.Tensor], *, where: object) -> None:
+    """Refuse weights holding NaN or infinite values (the network would output black)."""
+    import torch
+
+    bad = [k for k, v in state.items()
+           if v.is_floating_point() and v.numel() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise WeightsError(
+            f"{where}: {len(bad)} weight tensor{'s' * (len(bad) != 1)} hold NaN or infinite "
+            f"values (first: {bad[0]}); refused"
+        )
 
 
 def _container(path: Path) -> str | None:

@@ -341,15 +341,24 @@ def licence_notice(c: Card) -> str:
 # --- folders and files --------------------------------------------------------------------
 
 
-def load_model_dir(folder: str | Path, *, card: Card | None = None, check_hash: bool = False,
+def load_model_dir(folder: str | Path, *, card: Card | None = None, check_hash: bool = True,
                    source: str | None = None) -> LoadedModel:
-    """Load an imgrestore model folder (``model.safetensors`` + ``imgrestore.json``)."""
+    """Load an imgrestore model folder (``model.safetensors`` + ``imgrestore.json``).
+
+    The weights are checked against the sha256 ``imgrestore.json`` records (hashed again
+    only when the file changed since it last matched: :func:`cache.matches_sha256`).
+    """
     folder = Path(folder)
     meta = read_meta(folder)
     weights = folder / WEIGHTS_FILE
-    if check_hash and meta.sha256 and cache.sha256_file(weights) != meta.sha256:
+    if not weights.is_file():
+        raise WeightsError(f"{folder}: no {WEIGHTS_FILE}; not an imgrestore model folder")
+    if check_hash and meta.sha256 and not cache.matches_sha256(weights, meta.sha256):
+        fix = (f"; remove it and download or import it again: imgrestore models remove "
+               f"{card.name}" if card is not None and not card.builtin else "")
         raise WeightsError(
-            f"{weights}: content does not match the sha256 in imgrestore.json (corrupt)"
+            f"{weights}: corrupt: its content does not match the sha256 recorded in "
+            f"imgrestore.json{fix}"
         )
     state = read_checkpoint(weights)
     spec = meta.arch_spec()

@@ -109,4 +109,4 @@ def test_hf_models_resolve_offline_from_the_cache(tmp_path: Path, variable: str)
     assert message.startswith("hf:me/absent: not in the Hugging Face cache and ")
     assert message.endswith("run `imgrestore models download hf:me/absent` with network access")
     message, code = out["hf:me/corrupt"]
-    assert code == 3 and "does not match the sha256 in imgrestore.json" in message
+    assert code == 3 and "does not match the sha256 recorded in imgrestore.json" in message
