@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from imgrestore.batch.plan import Job
@@ -53,10 +53,15 @@ def _escape_char(match: re.Match[str]) -> str:
     return repr(match.group())[1:-1]
 
 
-def shown(text: str) -> str:
-    """User-given text (a file name, a model id) ready for Rich markup: escaped, and
-    never read as markup (``[red]``) or emoji codes (``:smile:``)."""
-    return escape(printable(text))
+def shown(text: str, style: str = "") -> Text:
+    """User-given text (a file name, a model id) as Rich text: control characters
+    escaped, and never read as markup (``[red]``) or emoji codes (``:smile:``)."""
+    return Text(printable(text), style=style)
+
+
+def line(*parts: str | tuple[str, str]) -> Text:
+    """One line of plain pieces and ``(text, style)`` pairs, each escaped (:func:`shown`)."""
+    return Text.assemble(*(shown(*p) if isinstance(p, tuple) else shown(p) for p in parts))
 
 
 def quoted(text: str) -> str:
@@ -86,18 +91,19 @@ class BatchDisplay:
 
     def notice(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[dim]{shown(message)}[/dim]", soft_wrap=True)
+            self.console.print(shown(message, "dim"), soft_wrap=True)
 
     def start(self, report: Report, todo: int) -> None:
         if not self.quiet:
             models = " -> ".join(report.models)
             self.console.print(
-                f"{report.task}: {todo} file{'s' * (todo != 1)} with {shown(models)} "
-                f"on {report.device} ({report.precision})", soft_wrap=True,
+                line(f"{report.task}: {todo} file{'s' * (todo != 1)} with {models} "
+                     f"on {report.device} ({report.precision})"), soft_wrap=True,
             )
         if self.live:
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.description}", markup=False), BarColumn(),
+                MofNCompleteColumn(),
                 TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
                 transient=True,
             )
@@ -111,7 +117,7 @@ class BatchDisplay:
             if self._tiles is None:
                 self._tiles = self._progress.add_task("tiles", total=total)
             self._progress.update(self._tiles, completed=done, total=total,
-                                  description=f"tiles of {shown(job.name)}")
+                                  description=f"tiles of {printable(job.name)}")
 
     def file_done(self, result: FileResult) -> None:
         with self._lock:
@@ -128,18 +134,18 @@ class BatchDisplay:
 
     def _line(self, result: FileResult) -> None:
         if result.status == "failed":
-            self.console.print(f"[red]failed[/red] {shown(result.error or '')}", soft_wrap=True)
+            self.console.print(line(("failed", "red"), " ", result.error or ""), soft_wrap=True)
             return
         if self.quiet or (result.status == "skipped" and not self.verbose and self.live):
             return
         style = _STYLE[result.status]
-        where = f" -> {shown(result.output)}" if result.output else ""
+        where = f" -> {result.output}" if result.output else ""
         said = ((result.error,) if result.error else ()) + result.notes
-        extra = f" ({shown('; '.join(said))})" if said else ""
+        extra = f" ({'; '.join(said)})" if said else ""
         timing = f" {result.seconds:.1f}s" if result.status == "done" else ""
         self.console.print(
-            f"[{style}]{result.status}[/{style}] {shown(result.input)}{where}{timing}{extra}",
-            soft_wrap=True, markup=True,
+            line((result.status, style), " ", result.input, where, timing, extra),
+            soft_wrap=True,
         )
 
     def finish(self, report: Report) -> None:
@@ -164,7 +170,7 @@ class BatchDisplay:
 def print_error(message: str) -> None:
     """One red line on stderr."""
     console = stderr_console()
-    console.print(f"[red]error:[/red] {shown(message)}", soft_wrap=True, markup=True)
+    console.print(line(("error:", "red"), " ", message), soft_wrap=True)
 
 
 def is_stdout_terminal() -> bool:

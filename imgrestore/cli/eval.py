@@ -119,8 +119,7 @@ def eval_command(
     def on_image(pair, scores) -> None:  # type: ignore[no-untyped-def]
         if not quiet:
             line = ", ".join(f"{s.model} {_db(s.psnr)} dB" for s in scores)
-            err.print(f"[dim]{shown(pair.name)}: {shown(line)}[/dim]", soft_wrap=True,
-                      highlight=False)
+            err.print(shown(f"{pair.name}: {line}", "dim"), soft_wrap=True)
 
     report = evaluate(request, on_image=on_image,
                       notify=lambda message: err.print(printable(message), soft_wrap=True,

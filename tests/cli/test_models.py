@@ -140,3 +140,44 @@ def test_download_explains_what_to_do(run) -> None:
     offline = run("download", "denoise", "hf:me/absent")
     assert offline.exit_code == 3
     assert "offline mode is on" in offline.output and "hf:me/absent" in offline.output
+
+
+def test_usage_errors_exit_2_in_one_line(run, tmp_path: Path) -> None:
+    file = tmp_path / "w.pth"
+    torch.save({"state_dict": seeded_state("mprnet_deraining")}, file)
+    for args, words in ((["path", "nosuch"], "nosuch: no such model"),
+                        (["import", str(tmp_path / "nothere.pth"), "--as", "mprnet_deraining"],
+                         "nothere.pth: no such file"),
+                        (["import", str(file), "--as", "nosuch"], "nosuch: no such model"),
+                        (["import", str(tmp_path), "--as", "mprnet_deraining"],
+                         "not a regular file")):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_text_file_is_refused_as_weights_in_one_line(run, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.pth"
+    notes.write_text("These are not weights.\n")
+    result = run("import", str(notes), "--as", "mprnet_deraining")
+    assert result.exit_code == 3
+    assert result.output.strip() == (f"error: {notes}: not a weights file (neither a PyTorch "
+                                     "checkpoint nor safetensors)")
+
+
+def test_push_without_a_network_is_one_line(tmp_path: Path) -> None:
+    from imgrestore.zoo.cards import CARDS
+    from imgrestore.zoo.loading import builtin_dir
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "IMGRESTORE_"))}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_TOKEN="hf_not_a_real_token",
+               HF_HOME=str(tmp_path / "hf"), IMGRESTORE_HOME=str(tmp_path / "home"),
+               OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "imgrestore", "models", "push",
+         str(builtin_dir(CARDS["builtin_denoise"])), "hf:me/denoiser"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+    )
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: hf:me/denoiser: push failed (") and "Traceback" not in line

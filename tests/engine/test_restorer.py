@@ -227,6 +227,22 @@ def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     np.testing.assert_allclose(out, fp32, atol=1e-6)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_tile_still_non_finite_in_fp32_fails_the_image(precision: str) -> None:
+    """Weights that overflow give infinities, then NaN: the image fails instead of being
+    written black (clamping would make NaN 0 and infinities white or black)."""
+    from imgrestore.errors import NonFiniteOutputError
+
+    arch = SMALL["mirnetv2"]
+    net = keyseed_(_net(arch)).eval()
+    with torch.no_grad():
+        net.conv_in.weight.mul_(1e38)
+    restorer = Restorer(net, arch, device="cpu", precision=precision, tile=0)
+    with pytest.raises(NonFiniteOutputError, match="small_mirnetv2 gave NaN or infinite values "
+                                                   "even in fp32; not written"):
+        restorer(smooth_image(16, 20))
+
+
 def test_bf16_on_cpu_is_close_to_fp32() -> None:
     arch = SMALL["mirnetv2"]
     net = _net(arch)

@@ -110,3 +110,22 @@ def test_hf_models_resolve_offline_from_the_cache(tmp_path: Path, variable: str)
     assert message.endswith("run `imgrestore models download hf:me/absent` with network access")
     message, code = out["hf:me/corrupt"]
     assert code == 3 and "does not match the sha256 recorded in imgrestore.json" in message
+
+
+def test_a_300_character_id_is_one_short_usage_error() -> None:
+    ref = "hf:" + "a" * 150 + "/" + "b" * 150
+    with pytest.raises(UsageError) as err:
+        parse_ref(ref)
+    message = str(err.value)
+    assert "at most 96 characters, this one 301" in message and len(message) < 200
+
+
+def test_the_suggested_command_quotes_the_id(tmp_path: Path, monkeypatch) -> None:
+    from imgrestore.errors import WeightsError
+    from imgrestore.zoo.hub import fetch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(WeightsError) as err:
+        fetch("hf:me/model@main;rm -rf ~")
+    assert "`imgrestore models download 'hf:me/model@main;rm -rf ~'`" in str(err.value)

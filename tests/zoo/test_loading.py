@@ -274,3 +274,22 @@ def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
         load_model("builtin")
     with pytest.raises(UsageError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
+
+
+def test_cached_weights_are_checked_when_loaded(home: Path, tmp_path: Path, derain: dict) -> None:
+    file = tmp_path / "official.pth"
+    file.write_bytes(_pth(derain, "state_dict", False))
+    folder = import_file(file, "mprnet_deraining", notify=lambda _: None)
+    assert load_model("mprnet_deraining").card is CARDS["mprnet_deraining"]
+    weights = folder / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-100:-97] = bytes(b ^ 0xFF for b in data[-100:-97])  # three bytes of one tensor
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as err:
+        load_model(task="derain")  # the task's default: no fallback hides corruption
+    assert str(err.value) == (
+        f"{weights}: corrupt: its content does not match the sha256 recorded in "
+        "imgrestore.json; remove it and download or import it again: imgrestore models "
+        "remove mprnet_deraining"
+    )
+    assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
