@@ -39,7 +39,10 @@ def _sink() -> list[str] | None:
 def _keep(text: str) -> None:
     sink = _sink()
     assert sink is not None
-    text = re.sub(r"^<[^>]*> ", "", " ".join(str(text).split()))  # tifffile's "<TiffPages @8>"
+    text = " ".join(str(text).split())
+    for _ in range(3):  # tifffile's "<tifffile.TiffPage 0 @8> raised E('<TiffTag 259> ...')"
+        text = re.sub(r"^<[^>]*> ", "", text)
+        text = re.sub(r"^raised \w+\((['\"])(.*)\1\)$", r"\2", text)
     name = getattr(_local, "name", None)
     if name and text.startswith(f"{name}: "):
         text = text[len(name) + 2:]
@@ -83,6 +86,12 @@ def _install() -> None:
         logger = logging.getLogger(name)
         if _LOG_FILTER not in logger.filters:
             logger.addFilter(_LOG_FILTER)
+
+
+def summary(notes: list[str], limit: int = 200) -> str:
+    """The first notes, joined, within ``limit`` characters (for an error's reason)."""
+    text = "; ".join(notes)
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 @contextmanager

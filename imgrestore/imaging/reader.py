@@ -30,7 +30,7 @@ from imgrestore.imaging.formats import (
 )
 from imgrestore.imaging.limits import check_pixels, default_max_pixels
 from imgrestore.imaging.metadata import estimate_jpeg_quality, exif_from_tiff, normalize_exif
-from imgrestore.imaging.notes import collect_notes
+from imgrestore.imaging.notes import collect_notes, summary
 from imgrestore.imaging.pixels import apply_orientation, gray_to_rgb, to_float
 from imgrestore.imaging.pngchunks import split_large_icc
 from imgrestore.imaging.types import ImageMeta, LoadedImage
@@ -62,7 +62,7 @@ def read_image(
         except ImageError as exc:
             if not heard:
                 raise
-            raise ImageError(exc.path, f"{exc.reason} ({'; '.join(heard)})") from None
+            raise ImageError(exc.path, f"{exc.reason} ({summary(heard)})") from None
     if not heard:
         return image
     meta = dataclasses.replace(image.meta, notes=image.meta.notes + tuple(heard))
