@@ -393,20 +393,19 @@ def write_stdout(data: bytes) -> None:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
-        why = "broken pipe" if isinstance(exc, BrokenPipeError) else (exc.strerror or str(exc))
-        raise ImgRestoreError(f"the image was not written to stdout completely ({why}: "
-                              "the reader closed it early)") from None
+        why = ("broken pipe: the reader closed it early" if isinstance(exc, BrokenPipeError)
+               else exc.strerror or str(exc))
+        raise ImgRestoreError(f"the image was not written to stdout completely ({why})") \
+            from None
 
 
 def _remove_stale_parts(jobs: list[Job]) -> None:
     """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
     from imgrestore.imaging import remove_stale_parts
 
-    for job in jobs:
-        if job.dest is not None:
-            remove_stale_parts(job.dest)
-            if job.dest.suffix.lower() != ".png":  # alpha headed for JPEG is written as PNG
-                remove_stale_parts(job.dest.with_suffix(".png"))
+    dests = [job.dest for job in jobs if job.dest is not None]
+    # an image with alpha headed for JPEG is written as PNG
+    remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))
 
 
 def _record(report: Report, events: Events, result: FileResult) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,14 +124,20 @@ def unsupported_reason(path: str | os.PathLike[str]) -> str | None:
     Reads only the first bytes, so the batch layer can skip non-images cheaply.
     Does not decode: a corrupt image still fails later in :func:`read_image`.
     """
+    from imgrestore.imaging.files import not_regular_reason, read_head, stat_reason
+
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            head = f.read(64)
-    except IsADirectoryError:
-        return "is a folder"
+        st = os.stat(p)
     except OSError as exc:
-        return f"cannot open ({exc.strerror or exc})"
+        return f"cannot open ({stat_reason(p, exc)})"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder"
+    if (special := not_regular_reason(st.st_mode)) is not None:
+        return special  # FIFOs, devices and sockets are never opened
+    head = read_head(p)
+    if head is None:
+        return "cannot open"
     if not head:
         return "empty file (0 bytes)"
     kind = sniff_format(head)

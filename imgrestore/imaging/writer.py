@@ -204,28 +204,46 @@ def _refuse_special(dest: Path) -> None:
                                "replaces only regular files)")  # fmt: skip
 
 
-def remove_stale_parts(dest: Path) -> list[Path]:
-    """Delete the temporary files an interrupted write of ``dest`` left behind; the paths.
+def remove_stale_parts(*dests: Path) -> list[Path]:
+    """Delete the temporary files interrupted writes of ``dests`` left behind; the paths.
 
     A ``.part`` file of ours is stale when the process that wrote it (same machine) is
     gone, or when it is older than :data:`STALE_PART_SECONDS`; others' files, and ours
-    being written right now, are left alone.
+    being written right now, are left alone. Each folder is listed once.
     """
-    stem = _part_stem(dest)
+    by_folder: dict[Path, set[str]] = {}
+    for dest in dests:
+        by_folder.setdefault(Path(dest).parent, set()).add(_part_stem(Path(dest)))
     removed = []
-    try:
-        names = os.listdir(dest.parent)
-    except OSError:
-        return removed
-    for name in names:
-        if not (name.startswith(stem) and name.endswith(PART_SUFFIX)):
+    for folder, stems in by_folder.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:
             continue
-        path = dest.parent / name
-        if _is_stale(name[len(stem):-len(PART_SUFFIX)], path):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-                removed.append(path)
+        for name in names:
+            if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+                continue
+            stem = _stem_of(name, stems)
+            if stem is None:
+                continue
+            path = folder / name
+            if _is_stale(name[len(stem):-len(PART_SUFFIX)], path):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    removed.append(path)
     return removed
+
+
+def _stem_of(name: str, stems: set[str]) -> str | None:
+    """The stem of ``stems`` that temporary file ``name`` belongs to (``.<output>.``)."""
+    head = name[: -len(PART_SUFFIX)]
+    while True:
+        cut = head.rfind(".")
+        if cut <= 0:
+            return None
+        head = head[:cut]
+        if head + "." in stems:
+            return head + "."
 
 
 def _is_stale(tag: str, path: Path) -> bool:
