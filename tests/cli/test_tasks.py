@@ -238,6 +238,8 @@ def test_interrupt_leaves_no_partial_file_and_resumes(cli, weights_home, tmp_pat
         [sys.executable, "-m", "imgrestore", "denoise", str(folder), "--json",
          str(tmp_path / "report.json")],
         env=_env(weights_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # Ctrl-C must reach it even when this test runs in the background (SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while not list(folder.glob("*-denoised.jpg")) and time.monotonic() < deadline:
