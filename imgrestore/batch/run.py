@@ -118,11 +118,12 @@ class Chain:
     """The request's models, each wrapped in a tiling restorer, applied in order."""
 
     def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
+        from imgrestore.engine.devices import select_device
         from imgrestore.engine.restorer import Restorer
         from imgrestore.zoo.loading import load_model
 
         opts = request.engine
-        device = distributed.device_for_rank(opts.device)
+        device = select_device(distributed.device_for_rank(opts.device))
         self.models: list[LoadedModel] = []
         self.restorers: list[Restorer] = []
         for step in request.steps:
@@ -146,6 +147,7 @@ class Chain:
                     loaded.net, loaded.spec, scale=loaded.scale, device=device,
                     precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
                     max_memory=opts.max_memory, compile=opts.compile,
+                    safe_precisions=loaded.safe_precisions(device.type),
                     prefers_whole_image=loaded.prefers_whole_image,
                 )
             )

@@ -156,6 +156,7 @@ def _scale(request: EvalRequest) -> int:
 def _load_models(
     request: EvalRequest, scale: int, notify: Notify
 ) -> tuple[list[_Model], list[ModelInfo]]:
+    from imgrestore.engine.devices import select_device
     from imgrestore.engine.restorer import Restorer
     from imgrestore.zoo.cards import find_card
     from imgrestore.zoo.loading import load_model
@@ -179,10 +180,12 @@ def _load_models(
             raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
         named = ref is None or find_card(ref) is not None
         label = _unique(loaded.name if named else str(ref), infos)
+        device = select_device(opts.device)
         restorer = Restorer(
-            loaded.net, loaded.spec, scale=loaded.scale, device=opts.device,
+            loaded.net, loaded.spec, scale=loaded.scale, device=device,
             precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
             max_memory=opts.max_memory, compile=opts.compile,
+            safe_precisions=loaded.safe_precisions(device.type),
             prefers_whole_image=loaded.prefers_whole_image,
         )
         models.append(_Model(label, restorer))

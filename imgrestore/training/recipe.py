@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from imgrestore.archs import DEFAULT_FAMILY, FAMILIES, FamilyName
 from imgrestore.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -32,7 +33,8 @@ else:  # pragma: no cover - Python 3.10
 class ModelSection:
     """Which network to train."""
 
-    family: Literal["mprnet", "mirnet", "mirnetv2"] = "mirnetv2"
+    #: A registered family (:data:`imgrestore.archs.FAMILIES`).
+    family: FamilyName = FamilyName(DEFAULT_FAMILY)
     #: A released configuration (``imgrestore.archs.SPECS``) whose constructor arguments
     #: are the starting point; ``kwargs`` then override single arguments.
     configuration: str = ""
@@ -282,6 +284,10 @@ def check_type(value: Any, tp: Any, what: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if tp is FamilyName:
+        if value in FAMILIES:
+            return value
+        raise UsageError(f"{what} = {value!r}: expected one of {', '.join(FAMILIES)}")
     if origin is Literal:
         if value in args:
             return value

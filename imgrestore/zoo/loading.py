@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgrestore.archs import FAMILIES, SPECS, ArchSpec
+from imgrestore.archs import SPECS, ArchSpec
+from imgrestore.archs.descriptor import HALF_MIN_PSNR, Precision
+from imgrestore.archs.detection import Detected, detect
 from imgrestore.errors import UsageError, WeightsError
 from imgrestore.zoo import cache
 from imgrestore.zoo.cards import (
@@ -32,13 +34,12 @@ from imgrestore.zoo.cards import (
     find_card,
 )
 from imgrestore.zoo.checkpoints import (
-    Detected,
     check_config,
     check_family,
     check_fits,
-    detect,
     read_checkpoint,
     shapes,
+    unknown_family,
 )
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
@@ -53,14 +54,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 Notify = Callable[[str], None]
-
-#: Where the authors' licence can be read, by family.
-LICENCE_URLS = {
-    "mprnet": "https://github.com/swz30/MPRNet/blob/main/LICENSE.md",
-    "mirnet": "https://github.com/swz30/MIRNet/blob/master/LICENSE.md",
-    "mirnetv2": "https://github.com/swz30/MIRNetv2/blob/main/LICENSE.md",
-}
-
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
@@ -95,6 +88,16 @@ class LoadedModel:
     @property
     def input_kind(self) -> str:
         return self.card.input_kind if self.card else self.meta.input_kind
+
+    def safe_precisions(self, device_type: str) -> tuple[Precision, ...]:
+        """Precisions safe for this model on ``device_type``: fp32, and the low ones its
+        family declares there, less fp16 when the model's own measurement (``imgrestore.json``
+        ``fp16_psnr_vs_fp32``, on real photos) is below ``HALF_MIN_PSNR``."""
+        declared = self.spec.descriptor.on(device_type).safe_precisions
+        measured = self.meta.extra.get("fp16_psnr_vs_fp32")
+        if isinstance(measured, (int, float)) and measured < HALF_MIN_PSNR:
+            declared = tuple(p for p in declared if p != "fp16")
+        return ("fp32", *declared)
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -331,9 +334,10 @@ def licence_notice(c: Card) -> str:
     """The line shown when a card's weights first arrive."""
     if not c.official:
         return f"{c.name}: licence: {c.licence}"
+    family = c.arch.descriptor
     return (
-        f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
-        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
+        f"{c.name}: weights by the authors of {family.title}, "
+        f"under the {c.licence}: {family.weights_licence.url}"
     )
 
 
@@ -381,9 +385,7 @@ def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
         detected = detect(state)
         if detected is None:
             first = ", ".join(list(state)[:3])
-            raise WeightsError(
-                f"{path}: not an MPRNet, MIRNet or MIRNet-v2 state dict (keys: {first}...)"
-            )
+            raise WeightsError(f"{path}: {unknown_family()} (keys: {first}...)")
         card = _matching_card(detected, task=task, scale=scale, style=style)
         if card is None:
             spec = _spec_for(detected, path, scale or 1)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imgrestore import archs
 from imgrestore.archs import FAMILIES, SPECS, ArchSpec
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cache import sha256_file
@@ -65,11 +66,10 @@ class ModelMeta:
             return ArchSpec(base.name, base.family, base.kwargs, base.in_channels,
                             base.out_channels, (self.scale,))
         kwargs = dict(self.kwargs or {})
-        in_ch = kwargs.get("in_c", kwargs.get("inp_channels", kwargs.get("in_channels", 3)))
-        out_ch = kwargs.get("out_c", kwargs.get("out_channels", 3))
+        family = archs.family(self.family)
         name = self.configuration or self.name or f"custom_{self.family}"
-        return ArchSpec(name, self.family, kwargs, int(in_ch), int(out_ch),  # type: ignore[arg-type]
-                        (self.scale,))
+        return ArchSpec(name, self.family, kwargs, family.in_channels(kwargs),
+                        family.out_channels(kwargs), (self.scale,))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

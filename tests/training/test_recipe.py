@@ -28,7 +28,7 @@ def test_recipes_load_and_build(path: Path) -> None:
     recipe = load_recipe(path)
     assert recipe.name == path.stem
     kwargs = network_kwargs(recipe.model)
-    net_cls = archs.family_class(recipe.model.family)
+    net_cls = archs.family(recipe.model.family).network_class()
     assert net_cls is not None and kwargs
     if recipe.model.configuration:
         assert archs.spec(recipe.model.configuration).family == recipe.model.family

@@ -274,3 +274,39 @@ def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
         load_model("builtin")
     with pytest.raises(WeightsError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
+
+
+def _on_meta(config: str, **extra: object) -> LoadedModel:
+    """A loaded model whose network lives on the meta device (no memory, no weights)."""
+    with torch.device("meta"):
+        net = archs.create(config)
+    meta = ModelMeta(family=archs.spec(config).family, configuration=config, extra=extra)
+    return LoadedModel(net, archs.spec(config), None, meta, 1, False, "meta")
+
+
+@pytest.mark.parametrize("config", ["mprnet_deblurring", "mirnet_denoising",
+                                    "mirnetv2_real_denoising", "mirnetv2_compact"])
+def test_auto_precision_is_the_familys_safe_half_on_cuda(config: str) -> None:
+    from imgrestore.engine.devices import select_precision
+
+    loaded = _on_meta(config)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert loaded.safe_precisions("cuda") == ("fp32", "fp16")
+    assert select_precision("auto", cuda, loaded.safe_precisions("cuda")) == "fp16"
+    assert select_precision("auto", cpu, loaded.safe_precisions("cpu")) == "fp32"
+    assert loaded.safe_precisions("mps") == ("fp32",)
+
+
+def test_a_models_own_fp16_measurement_is_read() -> None:
+    from imgrestore.engine.devices import select_precision
+
+    cuda = torch.device("cuda")
+    unsafe = _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=31.5)
+    assert select_precision("auto", cuda, unsafe.safe_precisions("cuda")) == "fp32"
+    assert _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=89.4).safe_precisions("cuda") == (
+        "fp32", "fp16")
+    for c in CARDS.values():  # the built-ins measured theirs when they shipped
+        if c.builtin:
+            loaded = load_model(c.name)
+            assert loaded.meta.extra["fp16_psnr_vs_fp32"] >= 50
+            assert loaded.safe_precisions("cuda") == ("fp32", "fp16")

@@ -1,0 +1,75 @@
+"""What imgrestore knows about MIRNet besides the network (:mod:`.network`)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from imgrestore.archs.descriptor import (
+    FLAG,
+    CheckpointFormat,
+    Configuration,
+    DeviceHints,
+    FamilyDescriptor,
+    Licence,
+    Shapes,
+    has_bias,
+    indices,
+    integer,
+)
+
+#: Every released MIRNet uses the constructor's defaults (31.8 M parameters).
+_KWARGS = MappingProxyType(dict(
+    in_channels=3, out_channels=3, n_feat=64, kernel_size=3, stride=2,
+    n_RRG=3, n_MSRB=2, height=3, width=2, bias=False,
+))
+_PARAMS = 31_787_419
+
+
+def read_arguments(s: Shapes) -> dict[str, Any]:
+    """Constructor arguments of a MIRNet state dict, from its shapes."""
+    n_feat, in_channels, kernel, _ = s["conv_in.weight"]
+    height = len(indices(s, "body.0.body.0.blocks."))
+    stride = s["body.0.body.0.blocks.1.0.body.0.weight"][0] // n_feat if height > 1 else 2
+    return dict(
+        in_channels=in_channels,
+        out_channels=s["conv_out.weight"][0],
+        n_feat=n_feat,
+        kernel_size=kernel,
+        stride=stride,
+        n_RRG=len(indices(s, "body.")),
+        n_MSRB=len(indices(s, "body.0.body.", ".blocks.")),
+        height=height,
+        width=len(indices(s, "body.0.body.0.blocks.0.")),
+        bias=has_bias(s),
+    )
+
+
+DESCRIPTOR = FamilyDescriptor(
+    name="mirnet",
+    title="MIRNet (Zamir et al., ECCV 2020)",
+    network="imgrestore.archs.mirnet.network:MIRNet",
+    arguments=MappingProxyType(dict(
+        in_channels=integer(1, 8), out_channels=integer(1, 8), n_feat=integer(1, 256),
+        kernel_size=integer(1, 7), stride=integer(1, 4), n_RRG=integer(1, 16),
+        n_MSRB=integer(1, 16), height=integer(1, 5), width=integer(1, 8), bias=FLAG,
+    )),
+    configurations=MappingProxyType({
+        "mirnet_denoising": Configuration(_KWARGS, params=_PARAMS),
+        "mirnet_super_resolution": Configuration(_KWARGS, scales=(3, 4), params=_PARAMS),
+        "mirnet_enhancement_lol": Configuration(_KWARGS, params=_PARAMS),
+        "mirnet_enhancement_fivek": Configuration(_KWARGS, params=_PARAMS),
+    }),
+    checkpoint=CheckpointFormat(marker="body.0.body.0.blocks.0.0.body.0.weight",
+                                read_arguments=read_arguments),
+    weights_licence=Licence("Academic Public License (non-commercial use only)",
+                            "https://github.com/swz30/MIRNet/blob/master/LICENSE.md"),
+    input_argument="in_channels",
+    output_argument="out_channels",
+    size_multiple=4,
+    bytes_per_pixel=5000.0,
+    devices=MappingProxyType({
+        "cpu": DeviceHints(layout="contiguous"),
+        "cuda": DeviceHints(safe_precisions=("fp16",)),
+    }),
+)
