@@ -172,14 +172,14 @@ TASKS = {
 
 def run_task(task: Task, photos: list[Path], seed: int) -> dict[str, tuple[float, float, float]]:
     """Mean (PSNR, SSIM, seconds per megapixel of output) per method."""
-    from imgrestore.engine import Restorer
+    from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.evaluation.metrics import measure
     from imgrestore.imaging import read_image
     from imgrestore.zoo.loading import load_model
 
     loaded = load_model("builtin", task=task.command,
                         scale=task.scale if task.command == "upscale" else None)
-    restorer = Restorer(loaded.net, loaded.spec, scale=task.scale, device="cpu")
+    restorer = Restorer.from_model(loaded, EngineOptions(device="cpu"))
     restorer(np.zeros((64, 64, 3), np.float32))  # warm-up: time the steady state
     scores: dict[str, list[tuple[float, float, float]]] = {}
     for index, path in enumerate(photos):

@@ -12,13 +12,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgrestore.batch import distributed
 from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent, plan_jobs
 from imgrestore.batch.report import FileResult, Report
+from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
 from imgrestore.tasks import TaskName, chain_suffix
 
@@ -41,16 +42,6 @@ class Step:
     weights: str | None = None
     scale: int | None = None
     style: str | None = None
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    device: str = "auto"
-    precision: str = "auto"
-    tile: str | int = "auto"
-    tile_overlap: int = 32
-    max_memory: str | None = None
-    compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,12 +109,11 @@ class Chain:
     """The request's models, each wrapped in a tiling restorer, applied in order."""
 
     def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
-        from imgrestore.engine.devices import select_device
         from imgrestore.engine.restorer import Restorer
         from imgrestore.zoo.loading import load_model
 
-        opts = request.engine
-        device = select_device(distributed.device_for_rank(opts.device))
+        options = replace(request.engine,
+                          device=distributed.device_for_rank(request.engine.device))
         self.models: list[LoadedModel] = []
         self.restorers: list[Restorer] = []
         for step in request.steps:
@@ -142,15 +132,7 @@ class Chain:
                     f"({loaded.input_kind}); {hint}"
                 )
             self.models.append(loaded)
-            self.restorers.append(
-                Restorer(
-                    loaded.net, loaded.spec, scale=loaded.scale, device=device,
-                    precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-                    max_memory=opts.max_memory, compile=opts.compile,
-                    safe_precisions=loaded.safe_precisions(device.type),
-                    prefers_whole_image=loaded.prefers_whole_image,
-                )
-            )
+            self.restorers.append(Restorer.from_model(loaded, options))
         self.strength = request.strength
 
     @property

@@ -92,15 +92,15 @@ def eval_command(
 
     from rich.console import Console
 
-    from imgrestore.batch.run import EngineOptions
     from imgrestore.cli.display import stderr_console
-    from imgrestore.errors import UsageError
+    from imgrestore.engine.options import EngineOptions
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
     from imgrestore.imaging.writer import check_report_path
 
-    if tile != "auto" and not tile.isdigit():
-        raise UsageError(f"--tile {tile}: use 'auto', 0 (whole image) or a size in pixels")
+    engine = EngineOptions.parse(device=device, precision=precision, tile=tile,
+                                 tile_overlap=tile_overlap, max_memory=max_memory,
+                                 compile=compile)
     if json_path not in (None, "-"):
         check_report_path(json_path, "--json")
     if csv_path is not None:
@@ -109,10 +109,7 @@ def eval_command(
         task=task, clean=clean, degraded=degraded,
         synthesize=parse_spec(synthesize) if synthesize else None, models=tuple(model or ()),
         seed=seed, crop=crop, quantize=quantize, scale=scale, style=style,
-        max_pixels=max_pixels,
-        engine=EngineOptions(device=device, precision=precision,
-                             tile=tile if tile == "auto" else int(tile),
-                             tile_overlap=tile_overlap, max_memory=max_memory, compile=compile),
+        max_pixels=max_pixels, engine=engine,
     )
     err = stderr_console()
 

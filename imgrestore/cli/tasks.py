@@ -144,7 +144,8 @@ class TaskOptions:
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
-    from imgrestore.batch.run import EngineOptions, Request, Step
+    from imgrestore.batch.run import Request, Step
+    from imgrestore.engine.options import EngineOptions
 
     steps = []
     for i, name in enumerate([task, *(o.then or [])]):
@@ -162,18 +163,16 @@ def build_request(task: str, o: TaskOptions) -> Request:
                 style=o.style if name == "enhance" else None,
             )
         )
-    if o.tile != "auto" and not o.tile.isdigit():
-        raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
+    engine = EngineOptions.parse(
+        device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
+        max_memory=o.max_memory, compile=o.compile,
+    )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=EngineOptions(
-            device=o.device, precision=o.precision,
-            tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
-            max_memory=o.max_memory, compile=o.compile,
-        ),
+        engine=engine,
     )
 
 

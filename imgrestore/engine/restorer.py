@@ -5,6 +5,7 @@ from imgrestore.archs.descriptor import FamilyDescriptor
 >>> restorer = Restorer(archs.create("mirnetv2_real_denoising"),
 ...                     archs.spec("mirnetv2_real_denoising"), device="auto")
 >>> restored = restorer(image)  # float32 H x W x 3 in [0, 1] -> float32 H x W x 3 in [0, 1]
+>>> restorer = Restorer.from_model(load_model("denoise"), EngineOptions.parse(tile="512"))
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -20,18 +21,25 @@ import torch.nn.functional as F
 
 from imgrestore import archs
 from imgrestore.archs.descriptor import FamilyDescriptor
-from imgrestore.engine.devices import (
-    DTYPES,
-    memory_budget,
-    parse_memory,
-    select_device,
-    select_precision,
-)
+from imgrestore.engine.devices import DTYPES, memory_budget, select_device, select_precision
+from imgrestore.engine.options import EngineOptions
 from imgrestore.engine.tiling import Progress, TileSize, round_to_multiple, tiled_forward
 from imgrestore.errors import UsageError
 
 if TYPE_CHECKING:
     from torch import nn
+
+class RestorableModel(Protocol):
+    """What :meth:`Restorer.from_model` needs of a model (a
+    :class:`~imgrestore.zoo.loading.LoadedModel`)."""
+
+    net: nn.Module
+    spec: archs.ArchSpec
+    scale: int
+    prefers_whole_image: bool
+
+    def safe_precisions(self, device_type: str) -> Sequence[str]: ...
+
 
 #: Tiles per forward at most, when several fit in memory.
 MAX_BATCH = 8
@@ -119,17 +127,17 @@ class Restorer:
         if scale not in arch.scales:
             allowed = ", ".join(str(s) for s in arch.scales)
             raise UsageError(f"{arch.name}: scale {scale} is not available (use {allowed})")
-        if not (tile == "auto" or (isinstance(tile, int) and tile >= 0)):
-            raise UsageError(f"tile {tile!r}: use 'auto', 0 (whole image) or a size in pixels")
-        if overlap < 0:
-            raise UsageError(f"tile overlap {overlap} must not be negative")
+        options = EngineOptions.parse(
+            device=str(device), precision=precision, tile=tile, tile_overlap=overlap,
+            max_memory=max_memory, compile=compile,
+        )
         self.arch = arch
         self.scale = scale
         self.device = device if isinstance(device, torch.device) else select_device(device)
-        self.precision = select_precision(precision, self.device, safe_precisions)
-        self.tile = tile
-        self.overlap = overlap
-        self.max_memory = parse_memory(max_memory)
+        self.precision = select_precision(options.precision, self.device, safe_precisions)
+        self.tile = options.tile
+        self.overlap = options.tile_overlap
+        self.max_memory = options.max_memory
         self.progress = progress
         self.prefers_whole_image = prefers_whole_image
         self.bytes_per_pixel = bytes_per_pixel or forward_bytes_per_pixel(arch)
@@ -139,6 +147,23 @@ class Restorer:
             p.requires_grad_(False)
         self.net = net
         self._run = torch.compile(net) if compile else net
+
+    @classmethod
+    def from_model(
+        cls, model: RestorableModel, options: EngineOptions, *,
+        progress: Progress | None = None,
+    ) -> Restorer:
+        """A restorer for ``model`` (a loaded model: its network, configuration, scale and
+        whether it prefers the whole image) run as ``options`` say. ``precision='auto'``
+        picks from the precisions safe for the model on the chosen device."""
+        device = select_device(options.device)
+        return cls(
+            model.net, model.spec, scale=model.scale, device=device,
+            precision=options.precision, tile=options.tile, overlap=options.tile_overlap,
+            max_memory=options.max_memory, compile=options.compile, progress=progress,
+            safe_precisions=model.safe_precisions(device.type),
+            prefers_whole_image=model.prefers_whole_image,
+        )
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Restore ``image`` (float32 H x W x C in [0, 1], C = the network's input channels).

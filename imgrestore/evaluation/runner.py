@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgrestore.batch.run import EngineOptions
+from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import ImageError, UsageError
 from imgrestore.evaluation import synth
 from imgrestore.evaluation.pairs import Pair, list_images, pair_by_name
@@ -156,12 +156,10 @@ def _scale(request: EvalRequest) -> int:
 def _load_models(
     request: EvalRequest, scale: int, notify: Notify
 ) -> tuple[list[_Model], list[ModelInfo]]:
-    from imgrestore.engine.devices import select_device
     from imgrestore.engine.restorer import Restorer
     from imgrestore.zoo.cards import find_card
     from imgrestore.zoo.loading import load_model
 
-    opts = request.engine
     models: list[_Model] = []
     infos: list[ModelInfo] = []
     for ref in request.models or (None,):
@@ -180,14 +178,7 @@ def _load_models(
             raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
         named = ref is None or find_card(ref) is not None
         label = _unique(loaded.name if named else str(ref), infos)
-        device = select_device(opts.device)
-        restorer = Restorer(
-            loaded.net, loaded.spec, scale=loaded.scale, device=device,
-            precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-            max_memory=opts.max_memory, compile=opts.compile,
-            safe_precisions=loaded.safe_precisions(device.type),
-            prefers_whole_image=loaded.prefers_whole_image,
-        )
+        restorer = Restorer.from_model(loaded, request.engine)
         models.append(_Model(label, restorer))
         infos.append(ModelInfo(label, loaded.name, loaded.source))
     return models, infos
