@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,6 +81,9 @@ class Events(Protocol):
 
     def file_done(self, result: FileResult) -> None: ...
 
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        """``job`` failed with an error that is not the project's (a bug)."""
+
 
 class SilentEvents:
     def notice(self, message: str) -> None:
@@ -94,6 +96,9 @@ class SilentEvents:
         pass
 
     def file_done(self, result: FileResult) -> None:
+        pass
+
+    def unexpected(self, job: Job, error: BaseException) -> None:
         pass
 
 
@@ -203,7 +208,7 @@ def _one_line(job: Job, error: BaseException) -> str:
     return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
 
 
-def run(request: Request, events: Events | None = None, *, verbose: bool = False) -> Report:
+def run(request: Request, events: Events | None = None) -> Report:
     """Carry out ``request``; the report says what happened to every file."""
     events = events or SilentEvents()
     started = time.perf_counter()
@@ -235,13 +240,12 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, len(todo))
-    _process(todo, chain, request, report, events, verbose)
+    _process(todo, chain, request, report, events)
     return _finish(report, started, world)
 
 
 def _process(
     todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
-    verbose: bool,
 ) -> None:
     from imgrestore.engine.pipeline import JobResult, run_pipeline
     from imgrestore.imaging import encode_image, plan_output, plan_write, read_image, write_image
@@ -311,8 +315,8 @@ def _process(
         else:
             error = outcome.error
             assert error is not None
-            if verbose and not isinstance(error, ImgRestoreError):
-                traceback.print_exception(error, file=sys.stderr)
+            if not isinstance(error, ImgRestoreError):
+                events.unexpected(job, error)
             result = FileResult(
                 job.name, _str(job.dest), "failed", _one_line(job, error),
                 round(busy.get(id(job), 0.0), 3), model_name,

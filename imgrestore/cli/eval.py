@@ -87,12 +87,7 @@ def eval_command(
         "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)] = False,
     quiet: opt.Quiet = False,
 ) -> None:
-    import json
-    import sys
-
-    from rich.console import Console
-
-    from imgrestore.cli.display import stderr_console
+    from imgrestore.cli._output import note, stderr_console, stdout_console, write_json
     from imgrestore.engine.options import EngineOptions
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
@@ -119,11 +114,11 @@ def eval_command(
             err.print(f"[dim]{pair.name}: {line}[/dim]", soft_wrap=True, highlight=False)
 
     report = evaluate(request, on_image=on_image,
-                      notify=lambda message: err.print(message, soft_wrap=True, markup=False))
-    out = err if json_path == "-" else Console(highlight=False)
+                      notify=note)
+    out = err if json_path == "-" else stdout_console()
     show(report, out, per_image=per_image)
     if json_path == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif json_path:
         report.save_json(json_path)
     if csv_path:

@@ -178,12 +178,9 @@ def build_request(task: str, o: TaskOptions) -> Request:
 
 def execute(task: str, parsed: dict[str, object]) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
-    import json
-    import sys
-
     from imgrestore.batch.distributed import rank_and_world
     from imgrestore.batch.run import run
-    from imgrestore.cli.display import BatchDisplay
+    from imgrestore.cli._output import BatchDisplay, write_json
 
     o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
@@ -195,7 +192,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
     try:
-        report = run(request, display, verbose=o.verbose)
+        report = run(request, display)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)
         display.console.print("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -203,7 +200,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     if rank > 0:
         raise typer.Exit(int(report.exit_code))
     if o.json_report == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif o.json_report:
         report.save(o.json_report)
     raise typer.Exit(int(report.exit_code))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -42,10 +43,11 @@ from imgrestore.training.losses import RestorationLoss
 from imgrestore.training.pretrained import Initial, load_initial, load_into
 from imgrestore.training.progressive import ProgressiveSchedule, Stage, select
 from imgrestore.training.recipe import ModelSection, Recipe
-from imgrestore.training.report import Reporter
+from imgrestore.training.report import OnEvent, Reporter
 from imgrestore.training.schedules import cyclic_cosine, warmup_cosine
 
 Notify = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,13 @@ def network_kwargs(model: ModelSection) -> dict[str, Any]:
 
 def train(
     recipe: Recipe, run_dir: str | Path, *, resume: bool = False, init_from: str | None = None,
-    live: bool = True, notify: Notify | None = None,
+    notify: Notify | None = None, on_event: OnEvent | None = None,
     on_step: Callable[[StepInfo], None] | None = None, stop_at: int | None = None,
 ) -> TrainResult:
     """Train ``recipe`` into ``run_dir``.
+
+    ``notify`` gets one-line notices (default: this module's logger); ``on_event`` every
+    logged event (a display); ``on_step`` every optimizer step.
 
     ``resume``: continue from ``run_dir/checkpoints/latest.pt`` (bit-identically).
     ``init_from``: start from these weights (a model card, model folder, ``hf:`` reference
@@ -100,16 +105,10 @@ def train(
     ctx = dist.setup(recipe.train.device)
     try:
         trainer = Trainer(recipe, Path(run_dir), ctx, resume=resume, init_from=init_from,
-                          live=live, notify=notify or _stderr)
+                          notify=notify or log.info, on_event=on_event)
         return trainer.run(on_step=on_step, stop_at=stop_at)
     finally:
         dist.teardown(ctx)
-
-
-def _stderr(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr)
 
 
 class Trainer:
@@ -117,7 +116,7 @@ class Trainer:
 
     def __init__(
         self, recipe: Recipe, run_dir: Path, ctx: dist.Context, *, resume: bool,
-        init_from: str | None, live: bool, notify: Notify,
+        init_from: str | None, notify: Notify, on_event: OnEvent | None = None,
     ) -> None:
         recipe = copy.deepcopy(recipe)
         self.recipe, self.run_dir, self.ctx = recipe, run_dir, ctx
@@ -146,7 +145,7 @@ class Trainer:
         # Network (from --from weights on a fresh start).
         self.initial: Initial | None = None
         if init_from and state is None:
-            self.initial = load_initial(init_from)
+            self.initial = load_initial(init_from, notify=self.notify)
             if self.initial.family:
                 recipe.model.family = self.initial.family  # type: ignore[assignment]
                 recipe.model.configuration = ""
@@ -220,10 +219,9 @@ class Trainer:
             run_dir.mkdir(parents=True, exist_ok=True)
             _write_json(run_dir / "recipe.json", recipe.to_dict())
         dist.barrier(ctx)
-        self.reporter = Reporter(
-            run_dir, total=self.total, start=self.iteration, live=live,
-            tensorboard=t.tensorboard, enabled=ctx.main,
-        )
+        self.on_event = on_event
+        self.reporter = Reporter(run_dir, tensorboard=t.tensorboard, enabled=ctx.main,
+                                 on_event=on_event, notify=self.notify)
 
     # --- set-up helpers ------------------------------------------------------------------------
 
@@ -350,8 +348,8 @@ class Trainer:
         exported = False
         if self.iteration >= self.total:
             exported = self.export()
-            self.reporter = Reporter(self.run_dir, total=self.total, live=False,
-                                     enabled=self.ctx.main)
+            self.reporter = Reporter(self.run_dir, enabled=self.ctx.main,
+                                     on_event=self.on_event)
             self.reporter.event("end", iteration=self.iteration, best=self.best)
             self.reporter.close()
         dist.barrier(self.ctx)
@@ -485,12 +483,8 @@ class Trainer:
         """Write the best (or last) weights as ``model.safetensors`` + ``imgrestore.json``."""
         if not self.ctx.main:
             return False
-        try:
-            from imgrestore.training.export import export_model
-            from imgrestore.zoo import modeldir  # noqa: F401  (is the zoo there?)
-        except ImportError:
-            self.notify("imgrestore.zoo is not available: the model folder was not written")
-            return False
+        from imgrestore.training.export import export_model
+
         best = self.run_dir / "checkpoints" / checkpoint.BEST
         state = checkpoint.load_weights(best) if best.exists() else self.eval_net().state_dict()
         licence = self.initial.licence if self.initial is not None else None

@@ -13,7 +13,7 @@ missing and the exact command that fixes it (exit code 3).
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
 Notify = Callable[[str], None]
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+#: Where notices go unless the caller passes ``notify`` (the CLI shows them).
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def load_model(
     weights: str | Path | None = None,
     scale: int | None = None,
     style: str | None = None,
-    notify: Notify = _stderr,
+    notify: Notify = log.info,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
 
@@ -219,7 +219,7 @@ def missing_message(c: Card) -> str:
     return f"{c.name}: weights not downloaded; run: imgrestore models download {c.name}"
 
 
-def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True,
+def ensure_cached(c: Card, *, notify: Notify = log.info, progress: bool = True,
                   retry: bool = True) -> Path:
     """The cache folder of card ``c``, downloading its weights first when needed.
 
@@ -289,7 +289,7 @@ def _install_download(c: Card, source: Source, *, notify: Notify, progress: bool
     return target
 
 
-def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Path:
+def import_file(path: str | Path, name: str, *, notify: Notify = log.info) -> Path:
     """Check the weights file ``path`` against card ``name`` and keep it in the cache as
     safetensors; the cache folder. The original file is not modified."""
     c = card(name)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from imgrestore import archs
+from imgrestore.cli._errors import exit_code_of
 from imgrestore.errors import ExitCode, UsageError, WeightsError
 from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo import cache
@@ -101,7 +102,7 @@ def test_imported_official_checkpoint_gives_the_same_outputs(
 def test_model_that_must_be_imported_says_how(home: Path) -> None:
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
-    assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
+    assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("mprnet_deblurring: weights not downloaded; get "
