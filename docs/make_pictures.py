@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     from imgrestore.engine.options import EngineOptions
     from imgrestore.engine.restorer import Restorer
     from imgrestore.evaluation import compare
-    from imgrestore.evaluation.metrics import measure
     from imgrestore.evaluation.runner import identity
     from imgrestore.evaluation.synth import describe, parse_spec, synthesize
     from imgrestore.imaging import read_image
+    from imgrestore.ops.metrics import measure
     from imgrestore.zoo.loading import load_model
 
     spec = parse_spec(args.synthesize or DEGRADATIONS[args.task])

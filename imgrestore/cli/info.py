@@ -20,7 +20,7 @@ def info(
     from imgrestore.cli._output import stdout_console, write_json
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import CARDS
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     data = {
         "imgrestore": __version__,

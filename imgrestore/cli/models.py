@@ -23,7 +23,7 @@ app = typer.Typer(
 
 
 def _card_row(card: Any) -> dict[str, Any]:
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     bench = card.benchmark
     return {
@@ -95,7 +95,8 @@ def download(
     from imgrestore.errors import ExitCode, ImgRestoreError
     from imgrestore.zoo import hub
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.loading import builtin_dir, ensure_cached
+    from imgrestore.zoo.install import ensure_cached
+    from imgrestore.zoo.loading import builtin_dir
 
     failed: ImgRestoreError | None = None
     for name in names:
@@ -128,7 +129,7 @@ def import_weights(
 
     Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
     """
-    from imgrestore.zoo.loading import import_file
+    from imgrestore.zoo.install import import_file
 
     with reported():
         folder = import_file(file, name, notify=notice)
@@ -216,8 +217,8 @@ def push(
 
     Example: [bold]imgrestore models push runs/denoise-1 hf:me/my-denoiser[/bold]
     """
-    from imgrestore.zoo import hub
+    from imgrestore.zoo.publish import push as publish
 
     with reported():
-        url = hub.push(folder, repo, private=private, message=message)
+        url = publish(folder, repo, private=private, message=message)
     echo(url)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from imgrestore import archs
 from imgrestore.archs.descriptor import FamilyDescriptor
@@ -25,6 +24,7 @@ from imgrestore.engine.devices import DTYPES, memory_budget, select_device, sele
 from imgrestore.engine.options import EngineOptions
 from imgrestore.engine.tiling import Progress, TileSize, round_to_multiple, tiled_forward
 from imgrestore.errors import UsageError
+from imgrestore.ops.resize import upsample_bicubic
 
 if TYPE_CHECKING:
     from torch import nn
@@ -232,11 +232,3 @@ class Restorer:
             return 1
         th, tw = (tile, tile) if isinstance(tile, int) else tile
         return int(max(1, min(MAX_BATCH, self._max_pixels() // (th * tw))))
-
-
-def upsample_bicubic(image: torch.Tensor, scale: int) -> torch.Tensor:
-    """Bicubic up-sampling of ``(C, H, W)`` by ``scale`` (the SR networks' input), in [0, 1]."""
-    h, w = image.shape[-2:]
-    up = F.interpolate(image[None], size=(h * scale, w * scale), mode="bicubic",
-                       align_corners=False)
-    return up[0].clamp_(0, 1)

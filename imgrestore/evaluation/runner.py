@@ -205,7 +205,7 @@ def _score(
     pair: Pair, model: _Model, clean: np.ndarray, degraded: np.ndarray,
     request: EvalRequest, scale: int,
 ) -> ImageScore:
-    from imgrestore.evaluation.metrics import measure
+    from imgrestore.ops.metrics import measure
 
     seconds: float | None = None
     if model.restorer is None:
@@ -232,12 +232,10 @@ def identity(degraded: np.ndarray, scale: int) -> np.ndarray:
     """The degraded input as a "restoration": itself, or bicubic-upsampled by ``scale``."""
     if scale == 1:
         return degraded
-    import torch
+    from imgrestore.ops.resize import resize_bicubic
 
-    from imgrestore.engine.restorer import upsample_bicubic
-
-    x = torch.from_numpy(degraded).permute(2, 0, 1)
-    return upsample_bicubic(x, scale).permute(1, 2, 0).contiguous().numpy()
+    h, w = degraded.shape[:2]
+    return resize_bicubic(degraded, (h * scale, w * scale))
 
 
 __all__ = ["IDENTITY", "EvalRequest", "evaluate", "identity", "load_pair", "plan_pairs"]

@@ -69,9 +69,9 @@ def test_builtin_improves_a_degraded_real_photo() -> None:
     """The committed fixture: a held-out photo crop (never trained on), degraded with each
     task's training degradation (seeded); each built-in model must beat the degraded input."""
     from imgrestore.engine import EngineOptions, Restorer
-    from imgrestore.evaluation.metrics import psnr
     from imgrestore.imaging import read_image
-    from imgrestore.training.degrade import degrade
+    from imgrestore.ops.degrade import degrade
+    from imgrestore.ops.metrics import psnr
     from imgrestore.zoo.loading import load_model
 
     clean = read_image(Path(__file__).parent.parent / "data" / "builtin"

@@ -16,7 +16,7 @@ from imgrestore.evaluation.report import EvalReport, ImageScore, ModelInfo
 from imgrestore.evaluation.runner import EvalRequest, evaluate
 from imgrestore.evaluation.synth import parse_spec
 from imgrestore.imaging import read_image
-from imgrestore.training.degrade import degrade
+from imgrestore.ops.degrade import degrade
 
 
 def _noisy_copies(clean: Path, folder: Path) -> Path:
@@ -68,7 +68,7 @@ def test_synthesized_inputs_are_the_training_degradation(photos: Path) -> None:
 def test_a_model_runs_through_the_engine(photos: Path, tiny_denoiser: Path) -> None:
     from imgrestore.engine.options import EngineOptions
     from imgrestore.engine.restorer import Restorer
-    from imgrestore.evaluation.metrics import measure
+    from imgrestore.ops.metrics import measure
     from imgrestore.zoo.loading import load_model
 
     spec = parse_spec("gaussian_noise:sigma=25")

@@ -23,7 +23,7 @@ def test_every_official_configuration_has_a_recipe() -> None:
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_recipes_load_and_build(path: Path) -> None:
     from imgrestore import archs
-    from imgrestore.training.loop import network_kwargs
+    from imgrestore.training.setup import network_kwargs
 
     recipe = load_recipe(path)
     assert recipe.name == path.stem
