@@ -29,11 +29,8 @@ _EXPORTS = {
     "read_image": "reader",
     "ImageMeta": "types",
     "LoadedImage": "types",
-    "atomic_write": "writer",
-    "check_report_path": "writer",
     "encode_image": "writer",
     "plan_write": "writer",
-    "remove_stale_parts": "writer",
     "write_image": "writer",
 }
 
@@ -44,8 +41,6 @@ __all__ = [
     "LoadedImage",
     "OutputPlan",
     "apply_orientation",
-    "atomic_write",
-    "check_report_path",
     "default_max_pixels",
     "encode_image",
     "is_supported",
@@ -54,7 +49,6 @@ __all__ = [
     "plan_output",
     "plan_write",
     "read_image",
-    "remove_stale_parts",
     "resize_alpha",
     "sniff_format",
     "unsupported_reason",
@@ -92,10 +86,7 @@ if TYPE_CHECKING:
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
     from imgrestore.imaging.writer import (
-        atomic_write,
-        check_report_path,
         encode_image,
         plan_write,
-        remove_stale_parts,
         write_image,
     )

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgrestore.errors import UsageError
+from imgrestore.errors import ImageError, UsageError
 
 if TYPE_CHECKING:
     from imgrestore.imaging.types import ImageMeta
@@ -124,20 +123,17 @@ def unsupported_reason(path: str | os.PathLike[str]) -> str | None:
     Reads only the first bytes, so the batch layer can skip non-images cheaply.
     Does not decode: a corrupt image still fails later in :func:`read_image`.
     """
-    from imgrestore.imaging.files import not_regular_reason, read_head, stat_reason
+    from imgrestore.files import open_regular
 
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except OSError as exc:
-        return f"cannot open ({stat_reason(p, exc)})"
-    if stat.S_ISDIR(st.st_mode):
+    if p.is_dir():
         return "is a folder"
-    if (special := not_regular_reason(st.st_mode)) is not None:
-        return special  # FIFOs, devices and sockets are never opened
-    head = read_head(p)
-    if head is None:
-        return "cannot open"
+    try:
+        fd, _ = open_regular(p)  # FIFOs, devices and sockets are never opened
+    except ImageError as exc:
+        return exc.reason if exc.reason.startswith("is ") else f"cannot open ({exc.reason})"
+    with os.fdopen(fd, "rb") as f:
+        head = f.read(64)
     if not head:
         return "empty file (0 bytes)"
     kind = sniff_format(head)

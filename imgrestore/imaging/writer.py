@@ -8,21 +8,16 @@ input.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import logging
 import os
-import socket
-import stat
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from imgrestore.errors import ImageError, UsageError
+from imgrestore.files import atomic_write
 from imgrestore.imaging import png16, tiff
 from imgrestore.imaging.formats import (
     IMAGE_SUFFIXES,
@@ -41,15 +36,6 @@ DEFAULT_QUALITY = 95
 # Formats whose writer takes one-channel (gray) data; with alpha only PNG and TIFF.
 _GRAY_FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "GIF"}
 _GRAY_ALPHA_FORMATS = {"PNG", "TIFF"}
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def encode_image(
@@ -135,189 +121,6 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
     if same:
         raise UsageError(f"{dest}: refusing to write over the input image; "
                          "choose another output folder or suffix")  # fmt: skip
-
-
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``dest``, fsync, then ``os.replace`` it in.
-
-    Only a regular file is ever replaced: a symbolic link, folder, FIFO, socket or device
-    at ``dest`` (``/dev/null`` included) is refused with :class:`ImageError`, checked
-    again right before the rename. The temporary file is ``.<name>.<pid>-<host>-*.part``,
-    so a later run can tell a stale one from one being written (:func:`remove_stale_parts`).
-    """
-    dest = Path(dest)
-    _refuse_special(dest)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(dest), suffix=PART_SUFFIX,
-                                   dir=dest.parent)
-    except OSError as exc:
-        raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600
-        _refuse_special(dest)
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-        raise
-    _fsync_dir(dest.parent)
-
-
-PART_SUFFIX = ".part"
-#: A temporary file older than this is stale whoever wrote it (another machine's run).
-STALE_PART_SECONDS = 3600.0
-_HOST = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
-
-
-def _part_prefix(dest: Path) -> str:
-    return f"{_part_stem(dest)}{os.getpid()}-{_HOST}-"
-
-
-def _part_stem(dest: Path) -> str:
-    """``.<name>.``, the name shortened so that the temporary name fits in 255 bytes."""
-    name = dest.name
-    while len(os.fsencode(name)) > 200:
-        name = name[:-1]
-    return f".{name}."
-
-
-def _refuse_special(dest: Path) -> None:
-    """Refuse to replace anything at ``dest`` but a regular file."""
-    from imgrestore.imaging.files import kind_of
-
-    try:
-        st = os.lstat(dest)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-    what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else kind_of(st.st_mode)
-    if what is not None:
-        raise ImageError(dest, f"is {what}, not a regular file; refused (imgrestore "
-                               "replaces only regular files)")  # fmt: skip
-
-
-def remove_stale_parts(*dests: Path) -> list[Path]:
-    """Delete the temporary files interrupted writes of ``dests`` left behind; the paths.
-
-    A ``.part`` file of ours is stale when the process that wrote it (same machine) is
-    gone, or when it is older than :data:`STALE_PART_SECONDS`; others' files, and ours
-    being written right now, are left alone. Each folder is listed once.
-    """
-    by_folder: dict[Path, set[str]] = {}
-    for dest in dests:
-        by_folder.setdefault(Path(dest).parent, set()).add(_part_stem(Path(dest)))
-    removed = []
-    for folder, stems in by_folder.items():
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
-                continue
-            stem = _stem_of(name, stems)
-            if stem is None:
-                continue
-            path = folder / name
-            if _is_stale(name[len(stem):-len(PART_SUFFIX)], path):
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
-                    removed.append(path)
-    return removed
-
-
-def _stem_of(name: str, stems: set[str]) -> str | None:
-    """The stem of ``stems`` that temporary file ``name`` belongs to (``.<output>.``)."""
-    head = name[: -len(PART_SUFFIX)]
-    while True:
-        cut = head.rfind(".")
-        if cut <= 0:
-            return None
-        head = head[:cut]
-        if head + "." in stems:
-            return head + "."
-
-
-def _is_stale(tag: str, path: Path) -> bool:
-    try:
-        age = time.time() - os.lstat(path).st_mtime
-    except OSError:
-        return False
-    if age > STALE_PART_SECONDS:
-        return True
-    pid, _, rest = tag.partition("-")
-    host = rest.partition("-")[0]
-    if not pid.isdigit() or host != _HOST:
-        return False
-    return not _alive(int(pid))
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def check_report_path(path: str | os.PathLike[str], option: str) -> None:
-    """Refuse, before any work, a report path (``--json``, ``--csv``) that would destroy data.
-
-    Reports are regular files replaced atomically: a folder, a symbolic link, a FIFO, a
-    socket or a device (``/dev/null``) is a :class:`UsageError`, and so is an existing file
-    that is not text (a photo named by mistake); an earlier report, or any text file, may
-    be replaced.
-    """
-    from imgrestore.imaging.files import kind_of
-    from imgrestore.imaging.formats import sniff_format
-
-    dest = Path(path)
-    try:
-        st = os.lstat(dest)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise UsageError(f"{option} {dest}: cannot be checked ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{option} {dest}: is a folder; name a file")
-    what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else kind_of(st.st_mode)
-    if what is not None:
-        raise UsageError(f"{option} {dest}: is {what}, not a regular file; refused (reports "
-                         "are written as regular files; '-' writes to stdout)")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(dest, flags)
-    except OSError as exc:
-        raise UsageError(f"{option} {dest}: cannot be read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as f:
-        head = f.read(4096) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else b"\0"
-    if sniff_format(head[:64]) is not None or b"\0" in head:
-        raise UsageError(f"{option} {dest}: exists and is not a text report; refused")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on folders
-    finally:
-        os.close(fd)
 
 
 def _check_arrays(pixels: np.ndarray, alpha: np.ndarray | None) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgrestore.cli.display import printable
+from imgrestore.cli._output import printable
 
 from ..specialfiles import ZERO, broken_link, fifo, link_loop, null_device, unix_socket
 from .conftest import PHOTOS, _env
@@ -268,6 +268,56 @@ def test_fault_weights_that_overflow_fail_the_file_instead_of_writing_black(
     assert photo.read_bytes() == (PHOTOS / "kite.jpg").read_bytes()
 
 
+def _stranger_model(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A model folder (or file) shared by a stranger, built to allocate without limit or
+    to hang: what it is, and the words of its refusal."""
+    import torch
+
+    from imgrestore.zoo.modeldir import ModelMeta, write_model_dir
+
+    tiny = {"conv_in.weight": torch.zeros(4, 3, 3, 3)}
+    if kind == "deep-json":
+        folder = tmp_path / kind
+        write_model_dir(folder, tiny, ModelMeta(family="mirnetv2", kwargs={"n_feat": 8}))
+        (folder / "imgrestore.json").write_text("[" * 100_000 + "]" * 100_000)
+        return folder, "imgrestore.json: unreadable (nested too deeply)"
+    if kind == "zero-element-file":
+        from safetensors.torch import save_file
+
+        from imgrestore import archs
+
+        with torch.device("meta"):
+            shapes = {k: v.shape for k, v in archs.create("mirnetv2_compact").state_dict().items()}
+        path = tmp_path / "huge-but-empty.safetensors"
+        save_file({k: torch.empty([d * 2500 if d > 3 else d for d in shape[:-1]] + [0])
+                   for k, shape in shapes.items()}, str(path))
+        return path, "huge-but-empty.safetensors: n_feat=30000: at most 256; refused"
+    kwargs = ({"n_feat": 30000} if kind == "wide" else
+              dict(n_feat=256, chan_factor=4.0, n_RRG=16, n_MRB=16, height=5, width=8))
+    folder = tmp_path / kind
+    write_model_dir(folder, tiny, ModelMeta(family="mirnetv2", kwargs=kwargs, task="denoise"))
+    return folder, ("n_feat=30000: at most 256; refused" if kind == "wide" else
+                    "more than 4x the largest released one")
+
+
+@pytest.mark.parametrize("kind", ["wide", "too-many-parameters", "zero-element-file",
+                                  "deep-json"])
+def test_fault_a_shared_model_is_bounded_before_anything_is_built(weights_home, tmp_path,
+                                                                  kind) -> None:
+    model, words = _stranger_model(tmp_path, kind)
+    photo = tmp_path / "kite.jpg"
+    shutil.copyfile(PHOTOS / "kite.jpg", photo)
+
+    done = _run(["denoise", "--model", model, photo, "-o", tmp_path / "out"], weights_home,
+                timeout=120)
+
+    assert done.returncode == 3
+    (line,) = done.stderr.decode().strip().splitlines()
+    assert line.startswith(f"error: {model}") and words in line, line
+    assert not (tmp_path / "out").exists()
+    assert photo.read_bytes() == (PHOTOS / "kite.jpg").read_bytes()
+
+
 def test_fault_a_text_file_as_model(weights_home, tmp_path) -> None:
     notes = tmp_path / "model.pth"
     notes.write_text("not weights\n")
@@ -336,7 +386,7 @@ def test_fault_kill_9_during_a_batch_then_rerun(weights_home, tmp_path) -> None:
     # What a kill -9 inside a write leaves: a temporary file of a process that is gone.
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    from imgrestore.imaging.writer import _HOST
+    from imgrestore.files import _HOST
 
     stale = out / f".img23-denoised.jpg.{dead}-{_HOST}-k9k9k9k9.part"
     stale.write_bytes(b"half an image")

@@ -1,4 +1,4 @@
-"""Inputs are regular files read within bounds; outputs are told complete from cut short."""
+"""Inputs are regular files or streams, read within a byte cap, never without end."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import pytest
 from PIL import Image
 
 from imgrestore.errors import ImageError
-from imgrestore.imaging.files import (
+from imgrestore.files import open_regular
+from imgrestore.imaging.inputs import (
     BYTES_PER_PIXEL,
     METADATA_BYTES,
     byte_cap,
-    check_input,
-    output_state,
     read_head,
     read_input,
     read_stream,
@@ -45,11 +44,11 @@ def test_devices_folders_sockets_and_links_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="is a folder, not an image"):
         read_input(tmp_path, max_bytes=None)
     with pytest.raises(ImageError, match="symbolic link loop"):
-        check_input(link_loop(tmp_path / "loop.jpg"))
+        open_regular(link_loop(tmp_path / "loop.jpg"))
     with pytest.raises(ImageError, match=r"broken symbolic link \(its target "):
-        check_input(broken_link(tmp_path / "gone.jpg"))
+        open_regular(broken_link(tmp_path / "gone.jpg"))
     with pytest.raises(ImageError, match="file not found"):
-        check_input(tmp_path / "nothing.jpg")
+        open_regular(tmp_path / "nothing.jpg")
     sock = unix_socket(tmp_path / "s.png")
     if sock is not None:
         with pytest.raises(ImageError, match="is a socket, not a regular file"):
@@ -112,43 +111,3 @@ def test_a_stream_within_the_cap_is_read_whole() -> None:
     data = _png()
     assert read_stream(io.BytesIO(data), max_bytes=len(data), name="<stdin>") == data
     assert read_stream(io.BytesIO(b""), max_bytes=10, name="<stdin>") == b""
-
-
-def _encoded(fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (20, 30, 3), np.uint8))
-    image.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"])
-def test_outputs_complete_or_cut_short(tmp_path: Path, fmt: str) -> None:
-    data = _encoded(fmt)
-    whole, cut = tmp_path / "whole", tmp_path / "cut"
-    whole.write_bytes(data)
-    cut.write_bytes(data[: len(data) * 2 // 3])
-    assert output_state(whole) == "complete"
-    assert output_state(cut) == "incomplete"
-
-
-def test_tiff_16_bit_cut_inside_its_strips(tmp_path: Path) -> None:
-    import tifffile
-
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, np.ones((40, 40, 3), np.uint16), photometric="rgb", metadata=None)
-    path = tmp_path / "cut.tif"
-    path.write_bytes(buf.getvalue()[:3000])
-    assert output_state(path) == "incomplete"
-
-
-def test_what_else_may_stand_at_an_output_path(tmp_path: Path) -> None:
-    assert output_state(tmp_path / "none.jpg") is None
-    (tmp_path / "empty.jpg").write_bytes(b"")
-    assert output_state(tmp_path / "empty.jpg") == "incomplete"
-    (tmp_path / "notes.jpg").write_text("my notes")
-    assert output_state(tmp_path / "notes.jpg").startswith("is not an image; refused")
-    (tmp_path / "folder.jpg").mkdir()
-    assert output_state(tmp_path / "folder.jpg") == "is a folder, not an image file; refused"
-    assert "FIFO" in returns(output_state, fifo(tmp_path / "pipe.jpg"))
-    os.symlink("nowhere", tmp_path / "dangling.jpg")
-    assert "symbolic link" in output_state(tmp_path / "dangling.jpg")

@@ -1,18 +1,24 @@
-"""Everything the task commands show: progress, per-file lines, the summary.
+"""Everything the CLI shows, in one place: the consoles, plain lines, notices, errors,
+JSON, and the live displays of batches and training runs.
 
-All of it goes to stderr (stdout may carry an image or a JSON report). On a terminal
-there is a progress bar for files and one for the tiles of a large image; without one
-(pipes, CI) each file gets one plain line. ``NO_COLOR`` is honoured by Rich.
+Library code never prints: it raises, or reports through the callbacks these displays
+implement (:class:`imgrestore.batch.run.Events`, ``notify``, ``on_event``). Plain lines
+for scripts go to stdout with :func:`echo` and :func:`write_json`; everything for people
+(progress, notices, errors, summaries) goes to stderr, because stdout may carry an image
+or a report. On a terminal there are progress bars; without one (pipes, CI) each file gets
+one plain line. ``NO_COLOR`` is honoured by Rich.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import shlex
 import sys
 import threading
-from typing import TYPE_CHECKING
+import traceback
+from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -32,7 +38,6 @@ if TYPE_CHECKING:
 
 _STYLE = {"done": "green", "skipped": "yellow", "failed": "red", "planned": "cyan",
           "interrupted": "yellow"}
-
 #: Characters that could break a line, move the cursor or reorder text on a terminal:
 #: C0/C1 controls (newline, ESC...), DEL, bidirectional overrides, and lone surrogates
 #: (bytes of a file name that are not UTF-8).
@@ -64,14 +69,40 @@ def line(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*(shown(*p) if isinstance(p, tuple) else shown(p) for p in parts))
 
 
-def quoted(text: str) -> str:
-    """User input placed in a suggested shell command: quoted as the shell needs."""
-    return shlex.quote(text)
-
-
 def stderr_console() -> Console:
-    """The console every task command writes to: stderr, no emoji codes, no highlighting."""
+    """The console for people: progress, notices, errors, tables beside a report."""
     return Console(stderr=True, highlight=False, emoji=False)
+
+
+def stdout_console() -> Console:
+    """The console for tables on stdout (``info``, ``eval``)."""
+    return Console(highlight=False, emoji=False)
+
+
+def echo(text: object) -> None:
+    """One plain line on stdout, for scripts (a path, a URL, a table row)."""
+    click.echo(str(text))
+
+
+def note(text: str) -> None:
+    """One plain line on stderr (what a command did, a hint)."""
+    click.echo(printable(text), err=True)
+
+
+def notice(message: str) -> None:
+    """A dim line on stderr: a library notice (licence on first download, fallbacks)."""
+    stderr_console().print(shown(message, "dim"), soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """One red line on stderr: ``error: <message>``."""
+    stderr_console().print(line(("error:", "red"), " ", message), soft_wrap=True)
+
+
+def write_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (``--json -``, ``--json`` listings)."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 class BatchDisplay:
@@ -130,6 +161,11 @@ class BatchDisplay:
                     self._tiles = None
             self._line(result)
 
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        """An error that is not the project's (a bug): its traceback with ``--verbose``."""
+        if self.verbose:
+            traceback.print_exception(error, file=sys.stderr)
+
     # --- output -----------------------------------------------------------------------
 
     def _line(self, result: FileResult) -> None:
@@ -167,11 +203,47 @@ class BatchDisplay:
             self.console.print("[yellow]interrupted: rerun the same command to resume[/yellow]")
 
 
-def print_error(message: str) -> None:
-    """One red line on stderr."""
-    console = stderr_console()
-    console.print(line(("error:", "red"), " ", message), soft_wrap=True)
+class TrainDisplay:
+    """The live line of ``imgrestore train``: progress, speed, loss, learning rate, PSNR.
 
+    Implements the ``on_event`` callback of :func:`imgrestore.training.loop.train`.
+    """
 
-def is_stdout_terminal() -> bool:
-    return sys.stdout.isatty()
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[figures]}"),
+            console=stderr_console(),
+        )
+        self._task: TaskID | None = None
+        self._figures: dict[str, str] = {}
+        self._start: tuple[float, int] = (0.0, 0)
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        import time
+
+        if event == "start":
+            self._start = (time.perf_counter(), fields["iteration"])
+            if self._task is None:
+                self._progress.start()
+                self._task = self._progress.add_task(
+                    "train", total=fields["total"], completed=fields["iteration"], speed="",
+                    figures="",
+                )
+        elif event == "train":
+            self._figures["loss"] = f"loss {fields['loss']:.4g}"
+            self._figures["lr"] = f"lr {fields['lr']:.3g}"
+        elif event == "val":
+            self._figures["psnr"] = f"PSNR {fields['psnr']:.2f} dB"
+        step = fields.get("iteration")
+        if self._task is not None and step is not None:
+            elapsed = time.perf_counter() - self._start[0]
+            rate = (step - self._start[1]) / elapsed if elapsed > 0 else 0.0
+            self._progress.update(self._task, completed=step, speed=f"{rate:.2f} it/s",
+                                  figures="  ".join(self._figures.values()))
+        if event == "end":
+            self.close()
+
+    def close(self) -> None:
+        self._progress.stop()  # idempotent

@@ -1,0 +1,113 @@
+"""The CLI's one home for output: plain lines for scripts, people's lines on stderr."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from imgrestore.batch.report import FileResult, Report
+from imgrestore.cli import _output
+from imgrestore.cli._output import BatchDisplay, printable, shown
+
+PACKAGE = Path(__file__).parents[2] / "imgrestore"
+
+
+def test_lines_go_where_scripts_and_people_expect(capsys: pytest.CaptureFixture[str]) -> None:
+    _output.echo("/a/path")
+    _output.write_json({"b": [1, 2]})
+    _output.note("wrote x.png")
+    _output.notice("licence: MIT [x]")
+    _output.error("bad [thing]")
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "/a/path" and json.loads(out.split("\n", 1)[1]) == {"b": [1, 2]}
+    assert err.splitlines() == ["wrote x.png", "licence: MIT [x]", "error: bad [thing]"]
+
+
+def test_train_display_follows_the_events(capsys: pytest.CaptureFixture[str]) -> None:
+    display = _output.TrainDisplay()
+    display("start", {"iteration": 0, "total": 4})
+    display("train", {"iteration": 2, "loss": 0.5, "lr": 1e-3, "epoch": 1})
+    display("val", {"iteration": 2, "psnr": 30.25, "ssim": 0.9})
+    time.sleep(0.01)
+    display("end", {"iteration": 4, "best": {}})
+    display.close()
+    err = capsys.readouterr().err
+    assert "PSNR 30.25 dB" in err and "loss 0.5" in err and "4/4" in err
+
+
+def test_library_code_never_prints() -> None:
+    """print, sys.stdout/stderr and Rich consoles belong to the CLI (imgrestore/cli/)."""
+    import ast
+
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            text = ast.unparse(node) if isinstance(node, (ast.Call, ast.Attribute)) else ""
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "print") or text in ("sys.stderr", "sys.stdout") \
+                    or (isinstance(node, ast.ImportFrom) and node.module == "rich.console"):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    # batch/stages writes an image to stdout when asked to (-o -): data, not output for people;
+    # imaging/notes flushes stderr around LibRaw, to catch the lines LibRaw prints there
+    assert {place.split(":")[0] for place in found} == {"batch/stages.py",
+                                                        "imaging/notes.py"}, found
+
+
+def test_control_characters_and_undecodable_bytes_are_escaped() -> None:
+    assert printable("a\nb\rc\td") == "a\\nb\\rc\\td"
+    assert printable("esc\x1b[31mred") == "esc\\x1b[31mred"
+    assert printable("gpj.\u202eexe") == "gpj.\\u202eexe"  # a right-to-left override
+    assert printable(os.fsdecode(b"caf\xe9.jpg")) == "caf\\xe9.jpg"  # Latin-1 bytes
+    assert printable("Ünïcödé 写真.jpg") == "Ünïcödé 写真.jpg"
+
+
+def _rendered(text: str) -> str:
+    buffer = io.StringIO()
+    console = BatchDisplay().console
+    console.file = buffer
+    console.print(text, soft_wrap=True)
+    return buffer.getvalue()
+
+
+def test_names_are_never_markup_or_emoji() -> None:
+    assert _rendered(shown(":smile: [red]x[/red].jpg")) == ":smile: [red]x[/red].jpg\n"
+    assert _rendered(shown("trailing\\")) == "trailing\\\n"
+
+
+def test_one_line_per_file_whatever_its_name() -> None:
+    display = BatchDisplay()
+    display.console = Console(file=io.StringIO(), highlight=False, emoji=False, width=200)
+    display.live = False
+    names = ["a\ndone fake.jpg", ":smile:.jpg", "esc\x1b[2J.jpg"]
+    for name in names:
+        display.file_done(FileResult(name, f"out/{name}", "done", seconds=0.1))
+    display.file_done(FileResult("b\n.jpg", None, "failed", "b\n.jpg: not an image"))
+    lines = display.console.file.getvalue().splitlines()
+    assert lines == [
+        "done a\\ndone fake.jpg -> out/a\\ndone fake.jpg 0.1s",
+        "done :smile:.jpg -> out/:smile:.jpg 0.1s",
+        "done esc\\x1b[2J.jpg -> out/esc\\x1b[2J.jpg 0.1s",
+        "failed b\\n.jpg: not an image",
+    ]
+
+
+def test_the_summary_counts_planned_and_interrupted_files_apart() -> None:
+    report = Report(task="denoise")
+    report.results += [FileResult("a.jpg", "a-denoised.jpg", "planned"),
+                       FileResult("b.jpg", "b-denoised.jpg", "interrupted")]
+    display = BatchDisplay()
+    display.console = Console(file=io.StringIO(), highlight=False, width=200)
+    display.finish(report)
+    header, row = display.console.file.getvalue().splitlines()[:2]
+    assert header.split() == ["done", "skipped", "failed", "planned", "interrupted", "ignored",
+                              "time"]
+    assert row.split()[:6] == ["0", "0", "0", "1", "1", "0"]
