@@ -85,6 +85,9 @@ class Events(Protocol):
 
     def notice(self, message: str) -> None: ...
 
+    def download(self, what: str, done: int, total: int | None) -> None:
+        """Model weights are downloading: ``done`` of ``total`` bytes (None: unknown)."""
+
     def start(self, report: Report, todo: int) -> None: ...
 
     def tiles(self, job: Job, done: int, total: int) -> None: ...
@@ -94,6 +97,9 @@ class Events(Protocol):
 
 class SilentEvents:
     def notice(self, message: str) -> None:
+        pass
+
+    def download(self, what: str, done: int, total: int | None) -> None:
         pass
 
     def start(self, report: Report, todo: int) -> None:
@@ -117,7 +123,8 @@ class _Restored:
 class Chain:
     """The request's models, each wrapped in a tiling restorer, applied in order."""
 
-    def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
+    def __init__(self, request: Request, notify: Callable[[str], None],
+                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
         from imgrestore.engine.restorer import Restorer
         from imgrestore.zoo.loading import load_model
 
@@ -128,7 +135,7 @@ class Chain:
         for step in request.steps:
             loaded = load_model(
                 step.model, task=step.task, weights=step.weights, scale=step.scale,
-                style=step.style, notify=notify,
+                style=step.style, notify=notify, progress=progress,
             )
             wanted = 6 if request.dual_pixel and not self.models else 3
             if loaded.spec.in_channels != wanted:
@@ -246,7 +253,7 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     if not todo:
         return _finish(report, started, world)
 
-    chain = Chain(request, events.notice)
+    chain = Chain(request, events.notice, getattr(events, "download", None))
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision

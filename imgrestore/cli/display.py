@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -35,6 +37,37 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+class DownloadBar:
+    """A progress bar per downloading file on a terminal's stderr; nothing when quiet or
+    piped. Call it as ``(what, done, total)``; :meth:`close` when the downloads are over."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.live = console.is_terminal and not quiet
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if not self.live:
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        if what not in self._tasks:
+            self._tasks[what] = self._progress.add_task(escape(what), total=total)
+        self._progress.update(self._tasks[what], completed=done, total=total)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._tasks.clear()
+
+
 class BatchDisplay:
     """Implements :class:`imgrestore.batch.run.Events` for the terminal."""
 
@@ -47,14 +80,20 @@ class BatchDisplay:
         self._progress: Progress | None = None
         self._files: TaskID | None = None
         self._tiles: TaskID | None = None
+        self._downloads = DownloadBar(self.console, quiet=quiet)
 
     # --- Events -----------------------------------------------------------------------
 
     def notice(self, message: str) -> None:
+        self._downloads.close()
         if not self.quiet:
             self.console.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
 
+    def download(self, what: str, done: int, total: int | None) -> None:
+        self._downloads(what, done, total)
+
     def start(self, report: Report, todo: int) -> None:
+        self._downloads.close()
         if not self.quiet:
             models = " -> ".join(report.models)
             self.console.print(
@@ -109,6 +148,7 @@ class BatchDisplay:
         )
 
     def finish(self, report: Report) -> None:
+        self._downloads.close()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -21,7 +21,7 @@ def info(
     from imgrestore import __version__
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import CARDS
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     data = {
         "imgrestore": __version__,

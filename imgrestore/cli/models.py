@@ -35,7 +35,7 @@ def _errors() -> Iterator[None]:
 
 
 def _card_row(card: Any) -> dict[str, Any]:
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     bench = card.benchmark
     return {
@@ -53,12 +53,14 @@ def _card_row(card: Any) -> dict[str, Any]:
         "builtin": card.builtin,
         "default": card.default,
         "automatic": card.automatic,
+        "sha256": card.sha256,
+        "size": card.size,
         "training_data": card.training_data,
         "benchmark": None if bench is None else
         {"dataset": bench.dataset, "psnr": bench.psnr, "ssim": bench.ssim},
         "sources": [
             {"kind": s.kind, "location": s.location, "filename": s.filename,
-             "sha256": s.sha256}
+             "verified": s.verified}
             for s in card.sources
         ],
     }
@@ -79,53 +81,125 @@ def list_models(
         typer.echo(json.dumps(rows, indent=2))
         return
     # Plain aligned columns, never clipped (a rich table ellipsised them below 120 columns).
-    table = [["name", "task", "params", "licence", "cached", "default", "get"]]
+    table = [["name", "aliases", "task", "params", "licence", "cached", "default", "source"]]
     for r in rows:
         task = r["task"] + (f" x{r['scale']}" if r["scale"] > 1 else "")
         task += f" ({r['style']})" if r["style"] else ""
         task += " (dual-pixel)" if r["input"] == "dual_pixel" else ""
         table.append([
-            r["name"], task, f"{r['params'] / 1e6:.1f}M",
+            r["name"], ",".join(r["aliases"]) or "-", task, f"{r['params'] / 1e6:.1f}M",
             "non-commercial" if "non-commercial" in r["licence"] else r["licence"].split()[0],
             "built-in" if r["builtin"] else "yes" if r["cached"] else "",
-            "yes" if r["default"] else "",
-            "-" if r["builtin"] else "auto" if r["automatic"] else "import",
+            "yes" if r["default"] else "", _source_column(r),
         ])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
+_HOSTS = {"github_release": "github", "google_drive": "drive", "hf": "hf"}
+
+
+def _source_column(row: dict[str, Any]) -> str:
+    """Where the weights come from, official first: ``drive+hf?`` (``?``: an unverified
+    mirror, tried on request), ``pinned`` when the card carries a sha256."""
+    if row["builtin"]:
+        return "package"
+    hosts = "+".join(_HOSTS[s["kind"]] + ("" if s["verified"] else "?") for s in row["sources"])
+    return hosts + (" pinned" if row["sha256"] else "")
+
+
 @app.command()
 def download(
-    names: Annotated[list[str], typer.Argument(help="Model names, aliases or hf:owner/repo.")],
+    names: Annotated[list[str] | None, typer.Argument(
+        help="Model names, aliases or hf:owner/repo.", show_default=False)] = None,
+    all_models: Annotated[bool, typer.Option(
+        "--all", help="Every model imgrestore knows.")] = False,
+    task: Annotated[str | None, typer.Option(
+        "--task", help="Every model of this task (denoise, deblur, ...).")] = None,
+    unverified: Annotated[bool, typer.Option(
+        "--unverified", help="Also try mirrors no download has confirmed yet "
+        "(IMGRESTORE_UNVERIFIED_MIRRORS=1).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
-    """Download models into the cache (GitHub releases, the Hugging Face Hub).
+    """Download models into the cache ahead of time (Google Drive, GitHub, the Hugging Face Hub).
 
-    Example: [bold]imgrestore models download denoise upscale-x4[/bold]
+    Each file is checked before it is kept; a summary says what was fetched, skipped or failed.
+
+    Example: [bold]imgrestore models download --task deblur[/bold]
     """
-    from imgrestore.errors import ImgRestoreError, WeightsError
+    from imgrestore.cli.display import DownloadBar, stderr_console
+    from imgrestore.errors import ImgRestoreError, UsageError, WeightsError
+
+    chosen = _chosen(names or [], all_models=all_models, task=task)
+    console = stderr_console()
+    bar = DownloadBar(console, quiet=quiet)
+
+    def notify(message: str) -> None:
+        bar.close()
+        if not quiet:
+            console.print(message, soft_wrap=True, markup=False, highlight=False)
+
+    rows: list[tuple[str, str, str]] = []
+    for name in chosen:
+        try:
+            status, where = _download_one(name, notify, bar, unverified=unverified or None)
+        except ImgRestoreError as exc:
+            bar.close()
+            typer.echo(f"error: {exc}", err=True)
+            if isinstance(exc, UsageError) or len(chosen) == 1:
+                raise typer.Exit(int(exc.exit_code)) from None
+            rows.append((name, "failed", getattr(exc, "reason", None) or str(exc)))
+            continue
+        bar.close()
+        rows.append((name, status, where))
+    counts = {s: sum(r[1] == s for r in rows) for s in ("fetched", "skipped", "failed")}
+    if len(chosen) == 1 and not counts["failed"]:
+        typer.echo(f"{rows[0][0]}: {rows[0][2].rpartition(' ')[2]}")
+    elif len(chosen) > 1:
+        width = max(len(r[0]) for r in rows)
+        for name, status, detail in rows:
+            typer.echo(f"{name.ljust(width)}  {status.ljust(7)}  {detail}")
+        typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+    if counts["failed"]:
+        raise typer.Exit(int(WeightsError.exit_code))
+
+
+def _chosen(names: list[str], *, all_models: bool, task: str | None) -> list[str]:
+    """The models ``models download`` was asked for, in card order, each once."""
+    from imgrestore.errors import UsageError
+    from imgrestore.zoo.cards import CARDS, TASKS
+
+    if not names and not all_models and task is None:
+        raise typer.BadParameter("name models, or use --all or --task TASK", param_hint="NAMES")
+    if task is not None and task not in TASKS:
+        raise typer.BadParameter(f"{task}: choose from {', '.join(TASKS)}", param_hint="--task")
+    chosen = list(names)
+    chosen += [c.name for c in CARDS.values()
+               if (all_models or c.task == task) and c.name not in chosen]
+    if not chosen:
+        raise UsageError("nothing to download")
+    return chosen
+
+
+def _download_one(name: str, notify: Any, bar: Any, *, unverified: bool | None) -> tuple[str, str]:
+    """``(status, detail)`` of one model: fetched, or skipped (already cached, built in)."""
     from imgrestore.zoo import hub
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.loading import builtin_dir, ensure_cached
+    from imgrestore.zoo.install import ensure_cached, is_cached
+    from imgrestore.zoo.loading import builtin_dir
 
-    failed: ImgRestoreError | None = None
-    for name in names:
-        try:
-            if hub.is_hub_ref(name):
-                folder = hub.fetch(name)
-            elif (c := card(name)).builtin:
-                folder = builtin_dir(c)  # ships with imgrestore: nothing to download
-            else:
-                folder = ensure_cached(c)
-        except ImgRestoreError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            failed = exc
-            continue
-        typer.echo(f"{name}: {folder}")
-    if failed is not None:
-        code = failed.exit_code if len(names) == 1 else WeightsError.exit_code
-        raise typer.Exit(int(code))
+    if hub.is_hub_ref(name):
+        return "fetched", str(hub.fetch(name))
+    c = card(name)
+    if c.builtin:
+        return "skipped", f"built in: {builtin_dir(c)}"  # ships with imgrestore
+    if is_cached(c):
+        from imgrestore.zoo import cache
+
+        return "skipped", f"already cached: {cache.model_dir(c.name)}"
+    folder = ensure_cached(c, notify=notify, progress=bar, unverified=unverified)
+    return "fetched", str(folder)
 
 
 @app.command("import")
@@ -140,11 +214,61 @@ def import_weights(
 
     Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
     """
-    from imgrestore.zoo.loading import import_file
+    from imgrestore.zoo.install import import_file
 
     with _errors():
         folder = import_file(file, name)
     typer.echo(f"{name}: {folder}")
+
+
+@app.command()
+def pin(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Print a ready-to-paste pin (sha256, size) for every cached official model.
+
+    For maintainers: on a machine with network, download every model
+    (`imgrestore models download --all`), then paste these lines into PINS in
+    imgrestore/zoo/cards.py. From then on a download or import of any other file is refused.
+
+    Example: [bold]imgrestore models pin[/bold]
+    """
+    from imgrestore.errors import ImgRestoreError
+    from imgrestore.zoo import cache
+    from imgrestore.zoo.cards import find_card
+    from imgrestore.zoo.modeldir import read_meta
+
+    pins, skipped = [], []
+    for folder in cache.cached_dirs():
+        c = find_card(folder.name)
+        if c is None or c.builtin:
+            continue
+        try:
+            source = dict(read_meta(folder).source or {})
+        except ImgRestoreError as exc:
+            skipped.append(f"{folder.name}: {exc}")
+            continue
+        if not source.get("sha256") or not source.get("size"):
+            skipped.append(f"{folder.name}: no sha256 and size of the original file recorded "
+                           "(stored before imgrestore recorded them); remove it and download "
+                           "it again")
+            continue
+        pins.append({"name": c.name, "sha256": source["sha256"], "size": int(source["size"]),
+                     "trust": source.get("trust"), "from": source.get("url") or
+                     source.get("filename")})
+    if as_json:
+        typer.echo(json.dumps(pins, indent=2))
+    else:
+        if pins:
+            typer.echo("# paste into PINS in imgrestore/zoo/cards.py", err=True)
+        for p in pins:  # two lines each, so that the pasted table stays within 100 columns
+            typer.echo(f'    "{p["name"]}": (  # {p["trust"]}\n'
+                       f'        "{p["sha256"]}", {p["size"]:_}),')
+    for line in skipped:
+        typer.echo(f"skipped: {line}", err=True)
+    if not pins and not as_json:
+        typer.echo("no cached official model to pin (imgrestore models download --all first)",
+                   err=True)
 
 
 @app.command()

@@ -15,7 +15,8 @@ Importing this package does not import torch.
 """
 
 from imgrestore.zoo.cards import CARDS, TASKS, Card, Source, card, default_card
-from imgrestore.zoo.loading import LoadedModel, import_file, load_model
+from imgrestore.zoo.install import import_file
+from imgrestore.zoo.loading import LoadedModel, load_model
 
 __all__ = [
     "CARDS",

@@ -5,10 +5,10 @@ default (``ref=None, task="deblur"``), a local weights file (official ``.pth`` o
 ``.safetensors``), an imgrestore model folder (``model.safetensors`` +
 ``imgrestore.json``, e.g. a training run), or ``hf:owner/repo[@revision]``.
 
-Official weights are fetched once (GitHub release assets automatically; Google Drive
-files by ``imgrestore models import``), checked, and kept in the cache as safetensors.
-When a task's default weights are missing and cannot be fetched, the error says what is
-missing and the exact command that fixes it (exit code 3).
+Official weights are fetched once (GitHub release assets and Google Drive files, see
+:mod:`.install`), checked, and kept in the cache as safetensors. When a task's default
+weights are missing and cannot be fetched, the error says what is missing and the exact
+command that fixes it (exit code 3).
 """
 
 from __future__ import annotations
@@ -17,50 +17,28 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from imgrestore.archs import FAMILIES, SPECS, ArchSpec
+from imgrestore.archs import SPECS, ArchSpec
 from imgrestore.errors import UsageError, WeightsError
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import (
-    CARDS,
-    Card,
-    Source,
-    builtin_card,
-    card,
-    default_card,
-    find_card,
-)
+from imgrestore.zoo.cards import CARDS, Card, builtin_card, card, default_card, find_card
 from imgrestore.zoo.checkpoints import (
     Detected,
-    check_config,
     check_family,
     check_fits,
     detect,
     read_checkpoint,
     shapes,
 )
-from imgrestore.zoo.modeldir import (
-    WEIGHTS_FILE,
-    ModelMeta,
-    is_model_dir,
-    read_meta,
-    write_model_dir,
-)
+from imgrestore.zoo.install import DownloadProgress, card_meta, ensure_cached
+from imgrestore.zoo.modeldir import WEIGHTS_FILE, ModelMeta, is_model_dir, read_meta
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 Notify = Callable[[str], None]
-
-#: Where the authors' licence can be read, by family.
-LICENCE_URLS = {
-    "mprnet": "https://github.com/swz30/MPRNet/blob/main/LICENSE.md",
-    "mirnet": "https://github.com/swz30/MIRNet/blob/master/LICENSE.md",
-    "mirnetv2": "https://github.com/swz30/MIRNetv2/blob/main/LICENSE.md",
-}
-
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
@@ -108,13 +86,15 @@ def load_model(
     scale: int | None = None,
     style: str | None = None,
     notify: Notify = _stderr,
+    progress: DownloadProgress | None = None,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
 
     ``weights`` loads that local file instead of the cached weights; it is checked
     against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
     pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
-    ``notify`` receives one-line notices (licence on first download, fallbacks).
+    ``notify`` receives one-line notices (licence on first download, fallbacks);
+    ``progress`` is told how a download goes.
     """
     if weights is not None:
         named = card(ref) if ref is not None else None
@@ -122,18 +102,19 @@ def load_model(
     elif ref is None:
         if task is None:
             raise UsageError("no model given: name a model or a task")
-        loaded = _load_card(default_card(task, scale=scale, style=style), notify, default=True)
+        loaded = _load_card(default_card(task, scale=scale, style=style), notify, progress,
+                            default=True)
     elif ref == "builtin":
         if task is None:
             raise UsageError("--model builtin needs a task (denoise, deblur, ...)")
-        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify)
+        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify, progress)
     elif ref.startswith("hf:"):
         from imgrestore.zoo import hub
 
         folder = hub.fetch(ref)
         loaded = load_model_dir(folder, check_hash=True, source=ref)
     elif (found := find_card(ref)) is not None:
-        loaded = _load_card(found, notify)
+        loaded = _load_card(found, notify, progress)
     elif Path(ref).exists():
         loaded = load_path(Path(ref), task=task, scale=scale, style=style)
     else:
@@ -154,17 +135,14 @@ def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -
 # --- cards: cached, fetched, or explained ------------------------------------------------
 
 
-def is_cached(c: Card) -> bool:
-    return is_model_dir(cache.model_dir(c.name))
-
-
-def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
+def _load_card(c: Card, notify: Notify, progress: DownloadProgress | None, *,
+               default: bool = False) -> LoadedModel:
     if c.builtin:
         return load_model_dir(builtin_dir(c), card=c, check_hash=True,
                               source=f"builtin:{c.name}")
     fallback = builtin_fallback(c) if default else None
     try:
-        folder = ensure_cached(c, notify=notify, retry=fallback is None)
+        folder = ensure_cached(c, notify=notify, progress=progress, retry=fallback is None)
     except WeightsError as missing:
         if fallback is None:
             others = [o.name for o in CARDS.values() if o.builtin and o.task == c.task]
@@ -174,7 +152,7 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
             raise
         notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
                "(compact, lower quality)")
-        return _load_card(fallback, notify)
+        return _load_card(fallback, notify, progress)
     return load_model_dir(folder, card=c)
 
 
@@ -198,143 +176,6 @@ def builtin_dir(c: Card) -> Path:
 
     source = next(s for s in c.sources if s.kind == "builtin")
     return Path(str(files("imgrestore.zoo").joinpath("builtin", source.location)))
-
-
-def missing_message(c: Card) -> str:
-    """One line: what is missing and the exact command that fixes it."""
-    manual = next((s for s in c.sources if s.kind == "google_drive"), None)
-    if manual is not None:
-        return (
-            f"{c.name}: weights not downloaded; get {manual.filename} from {manual.location} "
-            f"then run: imgrestore models import {manual.filename} --as {c.name}"
-        )
-    if cache.offline():
-        return (
-            f"{c.name}: weights not downloaded and offline mode is on; run with network "
-            f"access: imgrestore models download {c.name}"
-        )
-    return f"{c.name}: weights not downloaded; run: imgrestore models download {c.name}"
-
-
-def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True,
-                  retry: bool = True) -> Path:
-    """The cache folder of card ``c``, downloading its weights first when needed.
-
-    ``retry=False``: a download that failed less than :data:`cache.RETRY_AFTER` seconds
-    ago is not tried again (the caller has a fallback).
-    """
-    folder = cache.model_dir(c.name)
-    if is_model_dir(folder):
-        return folder
-    automatic = [s for s in c.sources if s.kind in ("github_release", "hf")]
-    if not automatic or cache.offline():
-        raise WeightsError(missing_message(c))
-    if not retry and (failed := cache.recent_failure(c.name)) is not None:
-        ago, reason = failed
-        raise WeightsError(
-            f"{c.name}: weights not downloaded (the download failed {_ago(ago)} ago: "
-            f"{reason}; not retried for {cache.RETRY_AFTER / 60:.0f} min, or now with: "
-            f"imgrestore models download {c.name})"
-        )
-    failure: WeightsError | None = None
-    for source in automatic:
-        try:
-            folder = _install_download(c, source, notify=notify, progress=progress)
-        except WeightsError as exc:
-            failure = exc
-            continue
-        cache.forget_failure(c.name)
-        return folder
-    cache.note_failure(c.name, str(failure))
-    raise WeightsError(
-        f"{failure}; to retry: imgrestore models download {c.name}, or download "
-        f"{automatic[0].location} yourself and run: imgrestore models import "
-        f"{automatic[0].filename} --as {c.name}"
-    )
-
-
-def _ago(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def _install_download(c: Card, source: Source, *, notify: Notify, progress: bool) -> Path:
-    target = cache.model_dir(c.name)
-    with cache.staging_dir(target) as staging:
-        if source.kind == "hf":
-            from imgrestore.zoo.hub import fetch_file
-
-            path = fetch_file(source.location, source.filename)
-            digest = cache.sha256_file(path)
-            if source.sha256 and digest != source.sha256:
-                raise WeightsError(
-                    f"{path}: sha256 {digest} does not match the pinned {source.sha256}"
-                )
-            url, pinned = f"hf:{source.location}/{source.filename}", source.sha256 is not None
-        else:
-            from imgrestore.zoo.fetch import download
-
-            got = download(source.location, staging, source.filename, sha256=source.sha256,
-                           progress=progress)
-            path, digest, url, pinned = got.path, got.sha256, source.location, got.pinned
-        trust = "pinned" if pinned else "first-use"
-        _install(c, path, staging, where=url,
-                 source={"url": url, "filename": source.filename, "sha256": digest,
-                         "trust": trust})
-        if path.parent == staging:  # keep only the safetensors copy
-            path.unlink()
-    notify(licence_notice(c))
-    return target
-
-
-def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Path:
-    """Check the weights file ``path`` against card ``name`` and keep it in the cache as
-    safetensors; the cache folder. The original file is not modified."""
-    c = card(name)
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
-    digest = cache.sha256_file(path)
-    pinned = [s.sha256 for s in c.sources if s.sha256]
-    if pinned and digest not in pinned:
-        raise WeightsError(
-            f"{path}: sha256 {digest} is not the published {c.name} file ({pinned[0]})"
-        )
-    target = cache.model_dir(c.name)
-    with cache.staging_dir(target) as staging:
-        _install(c, path, staging, where=path,
-                 source={"filename": path.name, "sha256": digest,
-                         "trust": "pinned" if pinned else "imported"})
-    notify(licence_notice(c))
-    return target
-
-
-def _install(c: Card, path: Path, folder: Path, *, where: object,
-             source: Mapping[str, Any]) -> None:
-    """Read, check and write the weights file ``path`` for card ``c`` into ``folder``."""
-    try:
-        state = read_checkpoint(path)
-    except WeightsError as exc:
-        raise WeightsError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
-    check_config(state, c.config, where=where)
-    write_model_dir(folder, state, _card_meta(c, source))
-
-
-def _card_meta(c: Card, source: Mapping[str, Any] | None = None) -> ModelMeta:
-    return ModelMeta(
-        family=c.family, configuration=c.config, task=c.task, scale=c.scale,
-        input_kind=c.input_kind, style=c.style, licence=c.licence, name=c.name,
-        prefers_whole_image=c.prefers_whole_image, source=source,
-    )
-
-
-def licence_notice(c: Card) -> str:
-    """The line shown when a card's weights first arrive."""
-    if not c.official:
-        return f"{c.name}: licence: {c.licence}"
-    return (
-        f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
-        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
-    )
 
 
 # --- folders and files --------------------------------------------------------------------
@@ -391,7 +232,7 @@ def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
             meta = ModelMeta(family=spec.family, kwargs=dict(spec.kwargs), task=task,
                              scale=scale or 1, name=path.stem)
             return LoadedModel(net, spec, None, meta, scale or 1, False, str(path))
-    meta = _card_meta(card, {"filename": path.name})
+    meta = card_meta(card, {"filename": path.name})
     spec = meta.arch_spec()
     net = _build(spec, state, where=path)
     return LoadedModel(net, spec, card, meta, card.scale, card.prefers_whole_image, str(path))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,19 +13,12 @@ from imgrestore import archs
 from imgrestore.errors import ExitCode, UsageError, WeightsError
 from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import CARDS, Source
-from imgrestore.zoo.loading import (
-    LoadedModel,
-    builtin_dir,
-    builtin_fallback,
-    ensure_cached,
-    import_file,
-    load_model,
-)
+from imgrestore.zoo.cards import CARDS
+from imgrestore.zoo.install import import_file
+from imgrestore.zoo.loading import LoadedModel, builtin_dir, builtin_fallback, load_model
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
 
-from .conftest import Server
-from .weights import seeded_state
+from .weights import official_pth, seeded_state
 
 X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not a multiple of 8
 
@@ -55,14 +46,6 @@ def mirnetv2() -> dict[str, torch.Tensor]:
     return seeded_state("mirnetv2_real_denoising")
 
 
-def _pth(state: dict, container: str | None, prefix: bool) -> bytes:
-    if prefix:
-        state = {"module." + k: v for k, v in state.items()}
-    buffer = io.BytesIO()
-    torch.save({container: state, "epoch": 1} if container else state, buffer)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(
     ("name", "container", "prefix"),
     [
@@ -78,7 +61,7 @@ def test_imported_official_checkpoint_gives_the_same_outputs(
 ) -> None:
     state = derain if name.startswith("mprnet") else mirnetv2
     file = tmp_path / "official.pth"
-    file.write_bytes(_pth(state, container, prefix))
+    file.write_bytes(official_pth(state, container, prefix))
     before = file.read_bytes()
     notes: list[str] = []
     folder = import_file(file, name, notify=notes.append)
@@ -88,7 +71,7 @@ def test_imported_official_checkpoint_gives_the_same_outputs(
     assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
     meta = json.loads((folder / META_FILE).read_text())
     assert meta["source"] == {"filename": "official.pth", "trust": "imported",
-                              "sha256": hashlib.sha256(before).hexdigest()}
+                              "sha256": hashlib.sha256(before).hexdigest(), "size": len(before)}
     assert meta["sha256"] == cache.sha256_file(folder / WEIGHTS_FILE)
     assert len(notes) == 1 and "Academic Public License" in notes[0]
 
@@ -98,25 +81,31 @@ def test_imported_official_checkpoint_gives_the_same_outputs(
     assert torch.equal(_output(loaded), _reference(name, state))
 
 
-def test_model_that_must_be_imported_says_how(home: Path) -> None:
+def test_drive_model_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
     assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("mprnet_deblurring: weights not downloaded; get "
-                              "model_deblurring.pth from https://drive.google.com/")
+    assert message.startswith("mprnet_deblurring: weights not downloaded and offline mode is "
+                              "on; run with network access: imgrestore models download "
+                              "mprnet_deblurring, or get model_deblurring.pth from "
+                              "https://drive.google.com/")
     assert message.endswith(
         "run: imgrestore models import model_deblurring.pth --as mprnet_deblurring"
     )
 
 
-def test_default_that_must_be_imported_falls_back_to_builtin(home: Path) -> None:
+def test_default_drive_model_offline_falls_back_to_builtin(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     notes: list[str] = []
     loaded = load_model(task="deblur", notify=notes.append)
     assert loaded.card is CARDS["builtin_deblur"] and loaded.source == "builtin:builtin_deblur"
     assert len(notes) == 1 and "\n" not in notes[0]
-    assert notes[0].startswith("mprnet_deblurring: weights not downloaded; get ")
+    assert notes[0].startswith("mprnet_deblurring: weights not downloaded and offline mode ")
     assert "imgrestore models import model_deblurring.pth --as mprnet_deblurring; " in notes[0]
     assert notes[0].endswith("using the built-in model builtin_deblur meanwhile "
                              "(compact, lower quality)")
@@ -139,56 +128,9 @@ def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable:
     assert not cache.models_dir().exists()
 
 
-def _served_card(server: Server, body: bytes, sha256: str | None):
-    server.files["/real_denoising.pth"] = body
-    source = Source("github_release", f"{server.url}/real_denoising.pth",
-                    "real_denoising.pth", sha256)
-    return replace(CARDS["mirnetv2_real_denoising"], sources=(source,))
-
-
-@pytest.mark.parametrize("pinned", [True, False])
-def test_download_checks_converts_and_caches(
-    home: Path, server: Server, mirnetv2: dict, pinned: bool
-) -> None:
-    body = _pth(mirnetv2, "params", False)
-    digest = hashlib.sha256(body).hexdigest()
-    card = _served_card(server, body, digest if pinned else None)
-    notes: list[str] = []
-    folder = ensure_cached(card, notify=notes.append, progress=False)
-    assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
-    assert [p.name for p in cache.models_dir().iterdir()] == [card.name]
-    source = json.loads((folder / META_FILE).read_text())["source"]
-    assert source == {"url": card.sources[0].location, "filename": "real_denoising.pth",
-                      "sha256": digest, "trust": "pinned" if pinned else "first-use"}
-    assert len(notes) == 1 and "non-commercial" in notes[0]
-
-    assert ensure_cached(card, notify=notes.append) == folder
-    assert len(server.requests) == 1 and len(notes) == 1
-    loaded = load_model(task="denoise", notify=notes.append)  # the default, now cached
-    assert torch.equal(_output(loaded), _reference(card.config, mirnetv2))
-
-
-@pytest.mark.parametrize(("truncate", "pinned"), [(False, True), (True, True), (True, False)])
-def test_bad_download_is_reported_and_not_kept(
-    home: Path, server: Server, mirnetv2: dict, truncate: bool, pinned: bool
-) -> None:
-    body = _pth(mirnetv2, "params", False)
-    digest = hashlib.sha256(body).hexdigest() if truncate else "1" * 64
-    card = _served_card(server, body, digest if pinned else None)
-    if truncate:
-        server.truncate.add("/real_denoising.pth")
-    with pytest.raises(WeightsError) as err:
-        ensure_cached(card, notify=print, progress=False)
-    message = str(err.value)
-    assert message.startswith(card.sources[0].location)
-    assert ("corrupt or truncated download" if pinned else "truncated or corrupt") in message
-    assert "to retry: imgrestore models download mirnetv2_real_denoising" in message
-    assert list(cache.models_dir().iterdir()) == []
-
-
 def test_weights_file_is_matched_to_a_card(home: Path, tmp_path: Path, mirnetv2: dict) -> None:
     file = tmp_path / "sr_x4.pth"
-    file.write_bytes(_pth(mirnetv2, "params", False))
+    file.write_bytes(official_pth(mirnetv2, "params", False))
     loaded = load_model(task="upscale", scale=4, weights=file)
     assert loaded.card is CARDS["mirnetv2_super_resolution_x4"]
     assert (loaded.scale, loaded.spec.pre_upsample) == (4, True)

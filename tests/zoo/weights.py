@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import torch
 
 from imgrestore.testing import keyseeded_state_dict
@@ -16,3 +18,14 @@ def seeded_state(config: str) -> dict[str, torch.Tensor]:
         net = archs.create(config)
     shapes = {k: torch.empty(v.shape, dtype=v.dtype) for k, v in net.state_dict().items()}
     return keyseeded_state_dict(shapes)
+
+
+def official_pth(state: dict[str, torch.Tensor], container: str | None = "state_dict",
+                 prefix: bool = False) -> bytes:
+    """``state`` saved as the authors publish it: under ``container`` (or bare), keys
+    optionally prefixed with ``module.``, beside an epoch counter."""
+    if prefix:
+        state = {"module." + k: v for k, v in state.items()}
+    buffer = io.BytesIO()
+    torch.save({container: state, "epoch": 1} if container else state, buffer)
+    return buffer.getvalue()
