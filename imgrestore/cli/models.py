@@ -143,7 +143,7 @@ def download(
     rows: list[tuple[str, str, str]] = []
     for name in chosen:
         try:
-            status, where = _download_one(name, notify, bar, unverified=unverified or None)
+            status, why, folder = _download_one(name, notify, bar, unverified=unverified or None)
         except ImgRestoreError as exc:
             bar.close()
             typer.echo(f"error: {exc}", err=True)
@@ -152,11 +152,11 @@ def download(
             rows.append((name, "failed", getattr(exc, "reason", None) or str(exc)))
             continue
         bar.close()
-        rows.append((name, status, where))
+        if len(chosen) == 1:
+            typer.echo(f"{name}: {folder}")
+        rows.append((name, status, f"{why}{folder}"))
     counts = {s: sum(r[1] == s for r in rows) for s in ("fetched", "skipped", "failed")}
-    if len(chosen) == 1 and not counts["failed"]:
-        typer.echo(f"{rows[0][0]}: {rows[0][2].rpartition(' ')[2]}")
-    elif len(chosen) > 1:
+    if len(chosen) > 1:
         width = max(len(r[0]) for r in rows)
         for name, status, detail in rows:
             typer.echo(f"{name.ljust(width)}  {status.ljust(7)}  {detail}")
@@ -182,24 +182,22 @@ def _chosen(names: list[str], *, all_models: bool, task: str | None) -> list[str
     return chosen
 
 
-def _download_one(name: str, notify: Any, bar: Any, *, unverified: bool | None) -> tuple[str, str]:
-    """``(status, detail)`` of one model: fetched, or skipped (already cached, built in)."""
-    from imgrestore.zoo import hub
+def _download_one(name: str, notify: Any, bar: Any, *,
+                  unverified: bool | None) -> tuple[str, str, Path]:
+    """``(status, why, folder)`` of one model: fetched, or skipped (already cached, built in)."""
+    from imgrestore.zoo import cache, hub
     from imgrestore.zoo.cards import card
     from imgrestore.zoo.install import ensure_cached, is_cached
     from imgrestore.zoo.loading import builtin_dir
 
     if hub.is_hub_ref(name):
-        return "fetched", str(hub.fetch(name))
+        return "fetched", "", hub.fetch(name)
     c = card(name)
     if c.builtin:
-        return "skipped", f"built in: {builtin_dir(c)}"  # ships with imgrestore
+        return "skipped", "built in: ", builtin_dir(c)  # ships with imgrestore
     if is_cached(c):
-        from imgrestore.zoo import cache
-
-        return "skipped", f"already cached: {cache.model_dir(c.name)}"
-    folder = ensure_cached(c, notify=notify, progress=bar, unverified=unverified)
-    return "fetched", str(folder)
+        return "skipped", "already cached: ", cache.model_dir(c.name)
+    return "fetched", "", ensure_cached(c, notify=notify, progress=bar, unverified=unverified)
 
 
 @app.command("import")

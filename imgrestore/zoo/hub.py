@@ -85,9 +85,7 @@ class _RetryLog(logging.Filter):
         self.lines.append(record.getMessage())
         current = sys.exc_info()[1]  # the loop logs from inside its `except` block
         if current is not None:
-            from imgrestore.zoo.fetch import network_reason
-
-            self.reason = self.reason or network_reason(current)
+            self.reason = self.reason or _network_reason(current)
             if is_offline_like(current):
                 raise HubUnreachableError(self.reason)
         return False
@@ -98,6 +96,8 @@ def folded_retries() -> Iterator[_RetryLog]:
     """While the block runs, huggingface_hub's warnings are held back (their reason is in
     the yielded log) and a retry loop on an absent network stops after one attempt
     (:class:`HubUnreachableError`)."""
+    import huggingface_hub.file_download  # noqa: F401 (imported lazily; creates its loggers)
+
     log = _RetryLog()
     names = [n for n in list(logging.root.manager.loggerDict)
              if n == "huggingface_hub" or n.startswith("huggingface_hub.")]
@@ -171,6 +171,8 @@ def fetch(ref: str | HubRef) -> Path:
         ) from None
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
         raise WeightsError(f"{hub}: download failed ({_first_line(exc)})") from None
+    except Exception as exc:  # httpx's own errors (a proxy refusing, TLS), never a traceback
+        raise WeightsError(f"{hub}: download failed ({_network_reason(exc)})") from None
     folder = paths[0].parent
     if any(p.parent != folder for p in paths):  # same snapshot, always, for one revision
         raise WeightsError(f"{hub}: files resolved to different snapshots")
@@ -235,7 +237,15 @@ def fetch_file(location: str, filename: str) -> Path:
         reason = f"the Hub could not be reached ({exc.reason})"
     except (HfHubHTTPError, OSError) as exc:
         reason = _first_line(exc)
+    except Exception as exc:  # httpx's own errors (a proxy refusing, TLS)
+        reason = _network_reason(exc)
     raise DownloadError(f"{where}: {reason}", reason=reason, source=where)
+
+
+def _network_reason(exc: BaseException) -> str:
+    from imgrestore.zoo.fetch import network_reason
+
+    return network_reason(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from imgrestore.archs import COMPACT_SPECS, SPECS
 from imgrestore.cli.app import app
+from tests.zoo.hfcache import hf_cache_files
 from tests.zoo.weights import official_pth, seeded_state
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -212,3 +213,29 @@ def test_pin_says_when_there_is_nothing_to_pin(run) -> None:
     result = run("pin")
     assert result.exit_code == 0 and result.stdout == ""
     assert "no cached official model to pin" in result.stderr
+
+
+def test_hub_mirror_is_opt_in_and_served_from_the_hf_cache(tmp_path: Path) -> None:
+    body = official_pth(seeded_state("mprnet_deraining"), "state_dict", prefix=True)
+    hf_cache_files(tmp_path / "hf", "deepinv/MPRNet", {"model_deraining.pth": body})
+    env = {k: v for k, v in os.environ.items() if k not in ("IMGRESTORE_OFFLINE", "HF_HOME")}
+    env.update(HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "hf"), OMP_NUM_THREADS="1",
+               IMGRESTORE_HOME=str(tmp_path / "home"))
+
+    def download(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "imgrestore", "models", "download",
+                               "mprnet_deraining", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    plain = download()  # the mirror is unverified: not tried unless asked for
+    assert plain.returncode == 3
+    assert "offline mode is on" in plain.stderr
+    assert not (tmp_path / "home" / "models" / "mprnet_deraining").exists()
+    mirrored = download("--unverified")
+    assert mirrored.returncode == 0, mirrored.stderr
+    meta = json.loads((tmp_path / "home" / "models" / "mprnet_deraining" /
+                       "imgrestore.json").read_text())
+    assert meta["source"] == {"url": "hf:deepinv/MPRNet/model_deraining.pth",
+                              "filename": "model_deraining.pth",
+                              "sha256": hashlib.sha256(body).hexdigest(), "size": len(body),
+                              "trust": "first-use"}

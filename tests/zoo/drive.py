@@ -199,14 +199,21 @@ def fake_drive(folder: Path) -> Iterator[FakeDrive]:
     ca_bundle = folder / "fake-drive-ca.pem"
     authority.cert_pem.write_to_path(str(ca_bundle))
     state = FakeDrive(proxy="", ca_bundle=ca_bundle)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state, context))
+    with serving(_handler(state, context)) as url:
+        state.proxy = url
+        yield state
+
+
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    state.proxy = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -20,6 +20,18 @@ def seeded_state(config: str) -> dict[str, torch.Tensor]:
     return keyseeded_state_dict(shapes)
 
 
+def cheap_state(config: str) -> dict[str, torch.Tensor]:
+    """Weights of the right keys and shapes for ``config``, made fast (a big network's
+    key-seeded draw takes seconds): tensor ``i`` is filled with the constant
+    ``(i + 1) / 1000``, so a swapped or dropped tensor still shows."""
+    from imgrestore import archs
+
+    with torch.device("meta"):
+        net = archs.create(config)
+    return {k: torch.full(v.shape, (i + 1) / 1000, dtype=v.dtype)
+            for i, (k, v) in enumerate(net.state_dict().items())}
+
+
 def official_pth(state: dict[str, torch.Tensor], container: str | None = "state_dict",
                  prefix: bool = False) -> bytes:
     """``state`` saved as the authors publish it: under ``container`` (or bare), keys
