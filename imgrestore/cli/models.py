@@ -6,13 +6,13 @@ commands so that ``imgrestore models --help`` stays fast.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from imgrestore.cli._errors import exit_code_of, reported
+from imgrestore.cli._output import echo, error, note, notice, write_json
 
 app = typer.Typer(
     name="models",
@@ -20,18 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the project's errors into one line on stderr and their exit code."""
-    from imgrestore.errors import ImgRestoreError
-
-    try:
-        yield
-    except ImgRestoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(int(exc.exit_code)) from None
 
 
 def _card_row(card: Any) -> dict[str, Any]:
@@ -78,7 +66,7 @@ def list_models(
 
     rows = [_card_row(c) for c in CARDS.values()]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        write_json(rows)
         return
     # Plain aligned columns, never clipped (a rich table ellipsised them below 120 columns).
     table = [["name", "aliases", "task", "params", "licence", "cached", "default", "source"]]
@@ -94,7 +82,7 @@ def list_models(
         ])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 _HOSTS = {"github_release": "github", "google_drive": "drive", "hf": "hf"}
@@ -128,41 +116,34 @@ def download(
 
     Example: [bold]imgrestore models download --task deblur[/bold]
     """
-    from imgrestore.cli.display import DownloadBar, stderr_console
-    from imgrestore.errors import ImgRestoreError, UsageError, WeightsError
+    from imgrestore.cli._output import DownloadBar, stderr_console
+    from imgrestore.errors import ExitCode, ImgRestoreError, UsageError
 
     chosen = _chosen(names or [], all_models=all_models, task=task)
-    console = stderr_console()
-    bar = DownloadBar(console, quiet=quiet)
-
-    def notify(message: str) -> None:
-        bar.close()
-        if not quiet:
-            console.print(message, soft_wrap=True, markup=False, highlight=False)
-
+    bar = DownloadBar(stderr_console(), quiet=quiet)
     rows: list[tuple[str, str, str]] = []
     for name in chosen:
         try:
-            status, why, folder = _download_one(name, notify, bar, unverified=unverified or None)
+            status, why, folder = _download_one(name, bar, unverified=unverified or None)
         except ImgRestoreError as exc:
             bar.close()
-            typer.echo(f"error: {exc}", err=True)
+            error(str(exc))
             if isinstance(exc, UsageError) or len(chosen) == 1:
-                raise typer.Exit(int(exc.exit_code)) from None
+                raise typer.Exit(int(exit_code_of(exc))) from None
             rows.append((name, "failed", getattr(exc, "reason", None) or str(exc)))
             continue
         bar.close()
         if len(chosen) == 1:
-            typer.echo(f"{name}: {folder}")
+            echo(f"{name}: {folder}")
         rows.append((name, status, f"{why}{folder}"))
     counts = {s: sum(r[1] == s for r in rows) for s in ("fetched", "skipped", "failed")}
     if len(chosen) > 1:
         width = max(len(r[0]) for r in rows)
         for name, status, detail in rows:
-            typer.echo(f"{name.ljust(width)}  {status.ljust(7)}  {detail}")
-        typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+            echo(f"{name.ljust(width)}  {status.ljust(7)}  {detail}")
+        note(", ".join(f"{n} {s}" for s, n in counts.items()))
     if counts["failed"]:
-        raise typer.Exit(int(WeightsError.exit_code))
+        raise typer.Exit(int(ExitCode.WEIGHTS_UNAVAILABLE))
 
 
 def _chosen(names: list[str], *, all_models: bool, task: str | None) -> list[str]:
@@ -182,8 +163,7 @@ def _chosen(names: list[str], *, all_models: bool, task: str | None) -> list[str
     return chosen
 
 
-def _download_one(name: str, notify: Any, bar: Any, *,
-                  unverified: bool | None) -> tuple[str, str, Path]:
+def _download_one(name: str, bar: Any, *, unverified: bool | None) -> tuple[str, str, Path]:
     """``(status, why, folder)`` of one model: fetched, or skipped (already cached, built in)."""
     from imgrestore.zoo import cache, hub
     from imgrestore.zoo.cards import card
@@ -197,7 +177,8 @@ def _download_one(name: str, notify: Any, bar: Any, *,
         return "skipped", "built in: ", builtin_dir(c)  # ships with imgrestore
     if is_cached(c):
         return "skipped", "already cached: ", cache.model_dir(c.name)
-    return "fetched", "", ensure_cached(c, notify=notify, progress=bar, unverified=unverified)
+    return "fetched", "", ensure_cached(c, notify=bar.notice, progress=bar,
+                                        unverified=unverified)
 
 
 @app.command("import")
@@ -207,16 +188,17 @@ def import_weights(
 ) -> None:
     """Check a downloaded weights file and keep it in the cache as safetensors.
 
-    For the models published only on Google Drive (`imgrestore models list` says
-    "import"). The file itself is left as it is.
+    For when a download is refused (Google Drive's quota): get the file in a browser,
+    then import it; a pinned model accepts only its pinned file. The file itself is left
+    as it is.
 
     Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
     """
     from imgrestore.zoo.install import import_file
 
-    with _errors():
-        folder = import_file(file, name)
-    typer.echo(f"{name}: {folder}")
+    with reported():
+        folder = import_file(file, name, notify=notice)
+    echo(f"{name}: {folder}")
 
 
 @app.command()
@@ -231,48 +213,27 @@ def pin(
 
     Example: [bold]imgrestore models pin[/bold]
     """
-    from imgrestore.errors import ImgRestoreError
-    from imgrestore.zoo import cache
-    from imgrestore.zoo.cards import find_card
-    from imgrestore.zoo.modeldir import read_meta
+    from imgrestore.zoo.install import cached_pins
 
-    pins, skipped = [], []
-    for folder in cache.cached_dirs():
-        c = find_card(folder.name)
-        if c is None or c.builtin:
-            continue
-        try:
-            source = dict(read_meta(folder).source or {})
-        except ImgRestoreError as exc:
-            skipped.append(f"{folder.name}: {exc}")
-            continue
-        if not source.get("sha256") or not source.get("size"):
-            skipped.append(f"{folder.name}: no sha256 and size of the original file recorded "
-                           "(stored before imgrestore recorded them); remove it and download "
-                           "it again")
-            continue
-        pins.append({"name": c.name, "sha256": source["sha256"], "size": int(source["size"]),
-                     "trust": source.get("trust"), "from": source.get("url") or
-                     source.get("filename")})
+    pins, skipped = cached_pins()
     if as_json:
-        typer.echo(json.dumps(pins, indent=2))
+        write_json(pins)
     else:
         if pins:
-            typer.echo("# paste into PINS in imgrestore/zoo/cards.py", err=True)
+            note("# paste into PINS in imgrestore/zoo/cards.py")
         for p in pins:  # two lines each, so that the pasted table stays within 100 columns
-            typer.echo(f'    "{p["name"]}": (  # {p["trust"]}\n'
-                       f'        "{p["sha256"]}", {p["size"]:_}),')
+            echo(f'    "{p["name"]}": (  # {p["trust"]}\n'
+                 f'        "{p["sha256"]}", {p["size"]:_}),')
     for line in skipped:
-        typer.echo(f"skipped: {line}", err=True)
+        note(f"skipped: {line}")
     if not pins and not as_json:
-        typer.echo("no cached official model to pin (imgrestore models download --all first)",
-                   err=True)
+        note("no cached official model to pin (imgrestore models download --all first)")
 
 
 @app.command()
 def verify() -> None:
     """Re-hash every cached and built-in model against the sha256 recorded with it."""
-    from imgrestore.errors import WeightsError
+    from imgrestore.errors import ExitCode, WeightsError
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import CARDS
     from imgrestore.zoo.loading import builtin_dir
@@ -293,13 +254,13 @@ def verify() -> None:
                 raise WeightsError(f"{folder.name}: corrupt (sha256 {digest}, recorded "
                                    f"{meta.sha256}); remove and download or import it again")
         except WeightsError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            error(str(exc))
             bad += 1
             continue
-        typer.echo(f"{folder.name}: ok")
-    typer.echo(f"{len(folders) - bad} of {len(folders)} models verified", err=True)
+        echo(f"{folder.name}: ok")
+    note(f"{len(folders) - bad} of {len(folders)} models verified")
     if bad:
-        raise typer.Exit(int(WeightsError.exit_code))
+        raise typer.Exit(int(ExitCode.WEIGHTS_UNAVAILABLE))
 
 
 @app.command()
@@ -311,12 +272,12 @@ def path(
     from imgrestore.zoo.cards import card
     from imgrestore.zoo.loading import builtin_dir
 
-    with _errors():
+    with reported():
         if name is None:
-            typer.echo(cache.home())
+            echo(cache.home())
         else:
             c = card(name)
-            typer.echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
+            echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
 
 
 @app.command()
@@ -328,7 +289,7 @@ def remove(
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import card
 
-    with _errors():
+    with reported():
         for name in names:
             c = card(name)
             canonical = c.name
@@ -336,7 +297,7 @@ def remove(
                 raise WeightsError(f"{canonical}: built into imgrestore, not in the cache")
             if not cache.remove(canonical):
                 raise WeightsError(f"{canonical}: not in the cache")
-            typer.echo(f"{canonical}: removed")
+            echo(f"{canonical}: removed")
 
 
 @app.command()
@@ -350,8 +311,8 @@ def push(
 
     Example: [bold]imgrestore models push runs/denoise-1 hf:me/my-denoiser[/bold]
     """
-    from imgrestore.zoo import hub
+    from imgrestore.zoo.publish import push as publish
 
-    with _errors():
-        url = hub.push(folder, repo, private=private, message=message)
-    typer.echo(url)
+    with reported():
+        url = publish(folder, repo, private=private, message=message)
+    echo(url)

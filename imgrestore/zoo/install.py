@@ -9,24 +9,23 @@ and the next one tried. When all fail, the failure is remembered for
 :data:`cache.RETRY_AFTER` seconds and the error names the manual routes (a browser and
 ``imgrestore models import``; for Google Drive also gdown's cookies).
 
-This module is torch-free until a file is read.
+The cache's layout is :mod:`.cache`'s; loading a cached model is :mod:`.loading`'s. This
+module is torch-free until a file is read.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from imgrestore.archs import FAMILIES
 from imgrestore.errors import DownloadError, WeightsError
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import Card, Source, card
+from imgrestore.zoo.cards import Card, Source, card, find_card
 from imgrestore.zoo.checkpoints import check_config, read_checkpoint
 from imgrestore.zoo.fetch import ENV_COOKIES
-from imgrestore.zoo.modeldir import ModelMeta, is_model_dir, write_model_dir
+from imgrestore.zoo.modeldir import ModelMeta, is_model_dir, read_meta, write_model_dir
 
 Notify = Callable[[str], None]
 #: Called with ``(what, bytes so far, total bytes or None)`` while weights download;
@@ -34,17 +33,8 @@ Notify = Callable[[str], None]
 DownloadProgress = Callable[[str, int, "int | None"], None]
 #: Set to 1 to let downloads also try mirrors no real download has confirmed yet.
 ENV_UNVERIFIED = "IMGRESTORE_UNVERIFIED_MIRRORS"
-
-#: Where the authors' licence can be read, by family.
-LICENCE_URLS = {
-    "mprnet": "https://github.com/swz30/MPRNet/blob/main/LICENSE.md",
-    "mirnet": "https://github.com/swz30/MIRNet/blob/master/LICENSE.md",
-    "mirnetv2": "https://github.com/swz30/MIRNetv2/blob/main/LICENSE.md",
-}
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+#: Where notices go unless the caller passes ``notify`` (the CLI shows them).
+log = logging.getLogger(__name__)
 
 
 def is_cached(c: Card) -> bool:
@@ -52,7 +42,7 @@ def is_cached(c: Card) -> bool:
 
 
 def unverified_allowed() -> bool:
-    return os.environ.get(ENV_UNVERIFIED, "").strip().lower() in ("1", "true", "yes", "on")
+    return cache.env_flag(ENV_UNVERIFIED)
 
 
 def download_sources(c: Card, *, unverified: bool | None = None) -> list[Source]:
@@ -64,7 +54,7 @@ def download_sources(c: Card, *, unverified: bool | None = None) -> list[Source]
 # --- downloads ----------------------------------------------------------------------------
 
 
-def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: DownloadProgress | None = None,
+def ensure_cached(c: Card, *, notify: Notify = log.info, progress: DownloadProgress | None = None,
                   retry: bool = True, unverified: bool | None = None) -> Path:
     """The cache folder of card ``c``, downloading its weights first when needed.
 
@@ -208,10 +198,36 @@ def check_pin(c: Card, sha256: str, size: int, *, where: object) -> None:
             reason=f"{size} bytes, not the pinned {c.size}", source=str(where))
 
 
+def cached_pins() -> tuple[list[dict[str, Any]], list[str]]:
+    """What ``imgrestore models pin`` prints: for each cached official model, its name, the
+    sha256 and size of the original file, how it was trusted and where it came from; and
+    one line for each cached model that cannot be pinned, saying why."""
+    pins: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for folder in cache.cached_dirs():
+        c = find_card(folder.name)
+        if c is None or c.builtin:
+            continue
+        try:
+            source = dict(read_meta(folder).source or {})
+        except WeightsError as exc:
+            skipped.append(f"{folder.name}: {exc}")
+            continue
+        if not source.get("sha256") or not source.get("size"):
+            skipped.append(f"{folder.name}: no sha256 and size of the original file recorded "
+                           "(stored before imgrestore recorded them); remove it and download "
+                           "it again")
+            continue
+        pins.append({"name": c.name, "sha256": source["sha256"], "size": int(source["size"]),
+                     "trust": source.get("trust"),
+                     "from": source.get("url") or source.get("filename")})
+    return pins, skipped
+
+
 # --- imports ------------------------------------------------------------------------------
 
 
-def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Path:
+def import_file(path: str | Path, name: str, *, notify: Notify = log.info) -> Path:
     """Check the weights file ``path`` against card ``name`` and keep it in the cache as
     safetensors; the cache folder. The original file is not modified."""
     c = card(name)
@@ -256,7 +272,8 @@ def licence_notice(c: Card) -> str:
     """The line shown when a card's weights first arrive."""
     if not c.official:
         return f"{c.name}: licence: {c.licence}"
+    family = c.arch.descriptor
     return (
-        f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
-        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
+        f"{c.name}: weights by the authors of {family.title}, "
+        f"under the {c.licence}: {family.weights_licence.url}"
     )

@@ -13,26 +13,39 @@ command that fixes it (exit code 3).
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imgrestore.archs import SPECS, ArchSpec
+from imgrestore.archs.descriptor import HALF_MIN_PSNR, Precision
+from imgrestore.archs.detection import Detected, detect
 from imgrestore.errors import UsageError, WeightsError
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import CARDS, Card, builtin_card, card, default_card, find_card
+from imgrestore.zoo.cards import (
+    CARDS,
+    Card,
+    builtin_card,
+    card,
+    default_card,
+    find_card,
+)
 from imgrestore.zoo.checkpoints import (
-    Detected,
     check_family,
     check_fits,
-    detect,
     read_checkpoint,
     shapes,
+    unknown_family,
 )
 from imgrestore.zoo.install import DownloadProgress, card_meta, ensure_cached
-from imgrestore.zoo.modeldir import WEIGHTS_FILE, ModelMeta, is_model_dir, read_meta
+from imgrestore.zoo.modeldir import (
+    WEIGHTS_FILE,
+    ModelMeta,
+    is_model_dir,
+    read_meta,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -40,8 +53,8 @@ if TYPE_CHECKING:
 
 Notify = Callable[[str], None]
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+#: Where notices go unless the caller passes ``notify`` (the CLI shows them).
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,16 @@ class LoadedModel:
     def input_kind(self) -> str:
         return self.card.input_kind if self.card else self.meta.input_kind
 
+    def safe_precisions(self, device_type: str) -> tuple[Precision, ...]:
+        """Precisions safe for this model on ``device_type``: fp32, and the low ones its
+        family declares there, less fp16 when the model's own measurement (``imgrestore.json``
+        ``fp16_psnr_vs_fp32``, on real photos) is below ``HALF_MIN_PSNR``."""
+        declared = self.spec.descriptor.on(device_type).safe_precisions
+        measured = self.meta.extra.get("fp16_psnr_vs_fp32")
+        if isinstance(measured, (int, float)) and measured < HALF_MIN_PSNR:
+            declared = tuple(p for p in declared if p != "fp16")
+        return ("fp32", *declared)
+
 
 # --- the entry point ----------------------------------------------------------------------
 
@@ -85,7 +108,7 @@ def load_model(
     weights: str | Path | None = None,
     scale: int | None = None,
     style: str | None = None,
-    notify: Notify = _stderr,
+    notify: Notify = log.info,
     progress: DownloadProgress | None = None,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
@@ -132,7 +155,7 @@ def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -
         raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
 
 
-# --- cards: cached, fetched, or explained ------------------------------------------------
+# --- cards: cached (see .install), built in, or a built-in stand-in ------------------------
 
 
 def _load_card(c: Card, notify: Notify, progress: DownloadProgress | None, *,
@@ -222,9 +245,7 @@ def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
         detected = detect(state)
         if detected is None:
             first = ", ".join(list(state)[:3])
-            raise WeightsError(
-                f"{path}: not an MPRNet, MIRNet or MIRNet-v2 state dict (keys: {first}...)"
-            )
+            raise WeightsError(f"{path}: {unknown_family()} (keys: {first}...)")
         card = _matching_card(detected, task=task, scale=scale, style=style)
         if card is None:
             spec = _spec_for(detected, path, scale or 1)

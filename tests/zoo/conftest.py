@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from .drive import serving
+from .weights import seeded_state
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +79,12 @@ def server() -> Iterator[Server]:
         state.url = url
         yield state
 
+
+@pytest.fixture(scope="module")
+def derain() -> dict[str, torch.Tensor]:
+    return seeded_state("mprnet_deraining")
+
+
+@pytest.fixture(scope="module")
+def mirnetv2() -> dict[str, torch.Tensor]:
+    return seeded_state("mirnetv2_real_denoising")

@@ -7,7 +7,6 @@ import pytest
 from imgrestore.archs import COMPACT_SPECS, SPECS
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cards import (
-    ACADEMIC_LICENCE,
     BUILTIN_LICENCE,
     CARDS,
     PINS,
@@ -101,7 +100,7 @@ def test_sources() -> None:
         if c.builtin:
             assert [(s.kind, s.location) for s in c.sources] == [("builtin", c.name)]
             continue
-        assert c.licence == ACADEMIC_LICENCE and c.official
+        assert c.licence == c.arch.descriptor.weights_licence.name and c.official
         official, *mirrors = c.sources
         assert official.verified and official.location.startswith("https://")
         if c.family == "mirnetv2":

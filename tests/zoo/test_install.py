@@ -1,5 +1,6 @@
-"""Downloads into the cache: sources in order, pins, remembered failures, and the messages
-that name the manual routes; against servers on 127.0.0.1 (plain URLs, a fake Drive)."""
+"""A card's weights into the cache: imported, or downloaded (sources in order, pins,
+remembered failures, and the messages that name the manual routes) against servers on
+127.0.0.1 (plain URLs, a fake Drive); checked, kept as safetensors."""
 
 from __future__ import annotations
 
@@ -11,48 +12,60 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgrestore import archs
+from imgrestore.cli._errors import exit_code_of
 from imgrestore.errors import DownloadError, ExitCode
 from imgrestore.zoo import cache
 from imgrestore.zoo.cards import CARDS, Source
-from imgrestore.zoo.install import download_sources, ensure_cached
-from imgrestore.zoo.loading import LoadedModel, load_model
+from imgrestore.zoo.install import download_sources, ensure_cached, import_file
+from imgrestore.zoo.loading import load_model
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE
 
 from .conftest import Server
 from .drive import FakeDrive
-from .weights import official_pth, seeded_state
+from .weights import official_pth, output_of, reference_output
 
-X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))
 DERAIN = CARDS["mprnet_deraining"]
 DERAIN_ID = "1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM"  # as its card links it
-
-
-def _output(loaded: LoadedModel) -> torch.Tensor:
-    with torch.no_grad():
-        return archs.restore(loaded.net, loaded.spec, X)
-
-
-def _reference(config: str, state: dict) -> torch.Tensor:
-    net = archs.create(config)
-    net.load_state_dict(state, strict=True)
-    with torch.no_grad():
-        return archs.restore(net.eval(), archs.spec(config), X)
-
-
-@pytest.fixture(scope="module")
-def mirnetv2() -> dict[str, torch.Tensor]:
-    return seeded_state("mirnetv2_real_denoising")
-
-
-@pytest.fixture(scope="module")
-def derain() -> dict[str, torch.Tensor]:
-    return seeded_state("mprnet_deraining")
 
 
 @pytest.fixture(scope="module")
 def derain_pth(derain: dict) -> bytes:
     return official_pth(derain, "state_dict", prefix=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "container", "prefix"),
+    [
+        ("mprnet_deraining", "state_dict", True),
+        ("mprnet_deraining", "state_dict", False),
+        ("mirnetv2_real_denoising", "params", False),
+        ("mirnetv2_real_denoising", "params_ema", True),
+    ],
+)
+def test_imported_official_checkpoint_gives_the_same_outputs(
+    home: Path, tmp_path: Path, derain: dict, mirnetv2: dict, name: str,
+    container: str, prefix: bool,
+) -> None:
+    state = derain if name.startswith("mprnet") else mirnetv2
+    file = tmp_path / "official.pth"
+    file.write_bytes(official_pth(state, container, prefix))
+    before = file.read_bytes()
+    notes: list[str] = []
+    folder = import_file(file, name, notify=notes.append)
+
+    assert file.read_bytes() == before
+    assert folder == cache.model_dir(name)
+    assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
+    meta = json.loads((folder / META_FILE).read_text())
+    assert meta["source"] == {"filename": "official.pth", "trust": "imported",
+                              "sha256": hashlib.sha256(before).hexdigest(), "size": len(before)}
+    assert meta["sha256"] == cache.sha256_file(folder / WEIGHTS_FILE)
+    assert len(notes) == 1 and "Academic Public License" in notes[0]
+
+    loaded = load_model(name, notify=notes.append)
+    assert loaded.card is CARDS[name] and loaded.spec.name == name
+    assert len(notes) == 1  # the licence is shown once, when the weights arrive
+    assert torch.equal(output_of(loaded), reference_output(name, state))
 
 
 def _served_card(server: Server, body: bytes, pinned: bool):
@@ -85,7 +98,7 @@ def test_download_checks_converts_and_caches(
     assert ensure_cached(card, notify=notes.append) == folder
     assert len(server.requests) == 1 and len(notes) == 1
     loaded = load_model(task="denoise", notify=notes.append)  # the default, now cached
-    assert torch.equal(_output(loaded), _reference(card.config, mirnetv2))
+    assert torch.equal(output_of(loaded), reference_output(card.config, mirnetv2))
 
 
 @pytest.mark.parametrize(("truncate", "pinned"), [(False, True), (True, True), (True, False)])
@@ -117,7 +130,7 @@ def test_default_drive_model_downloads_by_itself(
     notes: list[str] = []
     loaded = load_model(task="derain", notify=notes.append)
     assert loaded.card is DERAIN
-    assert torch.equal(_output(loaded), _reference("mprnet_deraining", derain))
+    assert torch.equal(output_of(loaded), reference_output("mprnet_deraining", derain))
     assert len(notes) == 1 and "Academic Public License" in notes[0]  # no fallback notice
     meta = json.loads((cache.model_dir(DERAIN.name) / META_FILE).read_text())
     assert meta["source"] == {"url": DERAIN.sources[0].location, "filename": "model_deraining.pth",
@@ -134,7 +147,7 @@ def test_drive_refusal_names_both_manual_routes_and_is_remembered(
     with pytest.raises(DownloadError) as err:
         load_model("mprnet_deraining")
     failure = err.value
-    assert failure.exit_code == ExitCode.WEIGHTS_UNAVAILABLE and failure.refused
+    assert exit_code_of(failure) == ExitCode.WEIGHTS_UNAVAILABLE and failure.refused
     assert failure.model == "mprnet_deraining" and failure.source == DERAIN.sources[0].location
     assert failure.reason == ("Google Drive refused the download: Too many users have viewed "
                               "or downloaded this file recently")
@@ -187,7 +200,7 @@ def test_next_source_is_tried_when_the_first_fails(
     assert (source["url"], source["trust"]) == (mirror.location, "pinned")
     assert len(drive.downloads()) == 1 and server.requests == ["/mirror/model_deraining.pth"]
     loaded = load_model("mprnet_deraining")
-    assert torch.equal(_output(loaded), _reference("mprnet_deraining", derain))
+    assert torch.equal(output_of(loaded), reference_output("mprnet_deraining", derain))
 
 
 def test_unverified_mirrors_are_tried_only_on_request(monkeypatch: pytest.MonkeyPatch) -> None:

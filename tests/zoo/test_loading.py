@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -10,82 +9,27 @@ import pytest
 import torch
 
 from imgrestore import archs
+from imgrestore.cli._errors import exit_code_of
 from imgrestore.errors import ExitCode, UsageError, WeightsError
 from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo import cache
 from imgrestore.zoo.cards import CARDS
-from imgrestore.zoo.install import import_file
-from imgrestore.zoo.loading import LoadedModel, builtin_dir, builtin_fallback, load_model
+from imgrestore.zoo.loading import (
+    LoadedModel,
+    builtin_dir,
+    builtin_fallback,
+    load_model,
+)
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
 
-from .weights import official_pth, seeded_state
-
-X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not a multiple of 8
-
-
-def _reference(config: str, state: dict) -> torch.Tensor:
-    net = archs.create(config)
-    net.load_state_dict(state, strict=True)
-    with torch.no_grad():
-        return archs.restore(net.eval(), archs.spec(config), X)
-
-
-def _output(loaded: LoadedModel) -> torch.Tensor:
-    assert not loaded.net.training
-    with torch.no_grad():
-        return archs.restore(loaded.net, loaded.spec, X)
-
-
-@pytest.fixture(scope="module")
-def derain() -> dict[str, torch.Tensor]:
-    return seeded_state("mprnet_deraining")
-
-
-@pytest.fixture(scope="module")
-def mirnetv2() -> dict[str, torch.Tensor]:
-    return seeded_state("mirnetv2_real_denoising")
-
-
-@pytest.mark.parametrize(
-    ("name", "container", "prefix"),
-    [
-        ("mprnet_deraining", "state_dict", True),
-        ("mprnet_deraining", "state_dict", False),
-        ("mirnetv2_real_denoising", "params", False),
-        ("mirnetv2_real_denoising", "params_ema", True),
-    ],
-)
-def test_imported_official_checkpoint_gives_the_same_outputs(
-    home: Path, tmp_path: Path, derain: dict, mirnetv2: dict, name: str,
-    container: str, prefix: bool,
-) -> None:
-    state = derain if name.startswith("mprnet") else mirnetv2
-    file = tmp_path / "official.pth"
-    file.write_bytes(official_pth(state, container, prefix))
-    before = file.read_bytes()
-    notes: list[str] = []
-    folder = import_file(file, name, notify=notes.append)
-
-    assert file.read_bytes() == before
-    assert folder == cache.model_dir(name)
-    assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
-    meta = json.loads((folder / META_FILE).read_text())
-    assert meta["source"] == {"filename": "official.pth", "trust": "imported",
-                              "sha256": hashlib.sha256(before).hexdigest(), "size": len(before)}
-    assert meta["sha256"] == cache.sha256_file(folder / WEIGHTS_FILE)
-    assert len(notes) == 1 and "Academic Public License" in notes[0]
-
-    loaded = load_model(name, notify=notes.append)
-    assert loaded.card is CARDS[name] and loaded.spec.name == name
-    assert len(notes) == 1  # the licence is shown once, when the weights arrive
-    assert torch.equal(_output(loaded), _reference(name, state))
+from .weights import X, official_pth, output_of, reference_output
 
 
 def test_drive_model_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
-    assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
+    assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("mprnet_deblurring: weights not downloaded and offline mode is "
@@ -135,7 +79,7 @@ def test_weights_file_is_matched_to_a_card(home: Path, tmp_path: Path, mirnetv2:
     assert loaded.card is CARDS["mirnetv2_super_resolution_x4"]
     assert (loaded.scale, loaded.spec.pre_upsample) == (4, True)
     assert loaded.source == str(file)
-    assert torch.equal(_output(loaded), _reference("mirnetv2_real_denoising", mirnetv2))
+    assert torch.equal(output_of(loaded), reference_output("mirnetv2_real_denoising", mirnetv2))
 
     assert load_model(str(file)).card is CARDS["mirnetv2_real_denoising"]
     with pytest.raises(UsageError, match="scales x2, not x4"):
@@ -159,7 +103,7 @@ def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> No
         reference.load_state_dict(state)
         with torch.no_grad():
             expected = archs.restore(reference.eval(), archs.FAMILIES["mprnet"], X)
-        assert torch.equal(_output(loaded), expected)
+        assert torch.equal(output_of(loaded), expected)
     with pytest.raises(UsageError, match="tiny is a denoise model, not deblur"):
         load_model(str(run), task="deblur")
 
@@ -216,3 +160,39 @@ def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
         load_model("builtin")
     with pytest.raises(WeightsError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
+
+
+def _on_meta(config: str, **extra: object) -> LoadedModel:
+    """A loaded model whose network lives on the meta device (no memory, no weights)."""
+    with torch.device("meta"):
+        net = archs.create(config)
+    meta = ModelMeta(family=archs.spec(config).family, configuration=config, extra=extra)
+    return LoadedModel(net, archs.spec(config), None, meta, 1, False, "meta")
+
+
+@pytest.mark.parametrize("config", ["mprnet_deblurring", "mirnet_denoising",
+                                    "mirnetv2_real_denoising", "mirnetv2_compact"])
+def test_auto_precision_is_the_familys_safe_half_on_cuda(config: str) -> None:
+    from imgrestore.engine.devices import select_precision
+
+    loaded = _on_meta(config)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert loaded.safe_precisions("cuda") == ("fp32", "fp16")
+    assert select_precision("auto", cuda, loaded.safe_precisions("cuda")) == "fp16"
+    assert select_precision("auto", cpu, loaded.safe_precisions("cpu")) == "fp32"
+    assert loaded.safe_precisions("mps") == ("fp32",)
+
+
+def test_a_models_own_fp16_measurement_is_read() -> None:
+    from imgrestore.engine.devices import select_precision
+
+    cuda = torch.device("cuda")
+    unsafe = _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=31.5)
+    assert select_precision("auto", cuda, unsafe.safe_precisions("cuda")) == "fp32"
+    assert _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=89.4).safe_precisions("cuda") == (
+        "fp32", "fp16")
+    for c in CARDS.values():  # the built-ins measured theirs when they shipped
+        if c.builtin:
+            loaded = load_model(c.name)
+            assert loaded.meta.extra["fp16_psnr_vs_fp32"] >= 50
+            assert loaded.safe_precisions("cuda") == ("fp32", "fp16")
