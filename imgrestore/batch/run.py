@@ -36,6 +36,9 @@ class Events(Protocol):
 
     def notice(self, message: str) -> None: ...
 
+    def download(self, what: str, done: int, total: int | None) -> None:
+        """Model weights are downloading: ``done`` of ``total`` bytes (None: unknown)."""
+
     def start(self, report: Report, todo: int) -> None: ...
 
     def tiles(self, job: Job, done: int, total: int) -> None: ...
@@ -48,6 +51,9 @@ class Events(Protocol):
 
 class SilentEvents:
     def notice(self, message: str) -> None:
+        pass
+
+    def download(self, what: str, done: int, total: int | None) -> None:
         pass
 
     def start(self, report: Report, todo: int) -> None:
@@ -100,7 +106,7 @@ def run(request: Request, events: Events | None = None) -> Report:
     if not todo:
         return _finish(report, started, world)
 
-    chain = Chain(request, events.notice)
+    chain = Chain(request, events.notice, events.download)
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision

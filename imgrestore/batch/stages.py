@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from imgrestore.engine.restorer import Restorer
     from imgrestore.imaging.types import ImageMeta, LoadedImage
+    from imgrestore.zoo.install import DownloadProgress
     from imgrestore.zoo.loading import LoadedModel
 
 
@@ -41,9 +42,11 @@ class Restored:
 
 
 class Chain:
-    """The request's models, each wrapped in a tiling restorer, applied in order."""
+    """The request's models, each wrapped in a tiling restorer, applied in order;
+    ``notify`` gets notices, ``progress`` how a weights download goes."""
 
-    def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
+    def __init__(self, request: Request, notify: Callable[[str], None],
+                 progress: DownloadProgress | None = None) -> None:
         from imgrestore.engine.restorer import Restorer
         from imgrestore.zoo.loading import load_model
 
@@ -54,7 +57,7 @@ class Chain:
         for step in request.steps:
             loaded = load_model(
                 step.model, task=step.task, weights=step.weights, scale=step.scale,
-                style=step.style, notify=notify,
+                style=step.style, notify=notify, progress=progress,
             )
             wanted = 6 if request.dual_pixel and not self.models else 3
             if loaded.spec.in_channels != wanted:

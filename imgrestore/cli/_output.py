@@ -20,14 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -89,9 +92,9 @@ def note(text: str) -> None:
     click.echo(printable(text), err=True)
 
 
-def notice(message: str) -> None:
+def notice(message: str, console: Console | None = None) -> None:
     """A dim line on stderr: a library notice (licence on first download, fallbacks)."""
-    stderr_console().print(shown(message, "dim"), soft_wrap=True)
+    (console or stderr_console()).print(shown(message, "dim"), soft_wrap=True)
 
 
 def error(message: str) -> None:
@@ -103,6 +106,46 @@ def write_json(data: Any) -> None:
     """``data`` as indented JSON on stdout (``--json -``, ``--json`` listings)."""
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
     sys.stdout.flush()
+
+
+class DownloadBar:
+    """A progress bar per downloading file on a terminal's stderr; nothing when quiet or
+    piped. Call it as ``(what, done, total)`` (a ``progress`` callback of
+    :mod:`imgrestore.zoo.install`); :meth:`notice` is its ``notify`` callback; :meth:`close`
+    when the downloads are over."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.live = console.is_terminal and not quiet
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if not self.live:
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        if what not in self._tasks:
+            self._tasks[what] = self._progress.add_task(escape(printable(what)), total=total)
+        self._progress.update(self._tasks[what], completed=done, total=total)
+
+    def notice(self, message: str) -> None:
+        """A library notice, below the finished bars (nothing when quiet)."""
+        self.close()
+        if not self.quiet:
+            notice(message, self.console)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._tasks.clear()
 
 
 class BatchDisplay:
@@ -117,14 +160,18 @@ class BatchDisplay:
         self._progress: Progress | None = None
         self._files: TaskID | None = None
         self._tiles: TaskID | None = None
+        self._downloads = DownloadBar(self.console, quiet=quiet)
 
     # --- Events -----------------------------------------------------------------------
 
     def notice(self, message: str) -> None:
-        if not self.quiet:
-            self.console.print(shown(message, "dim"), soft_wrap=True)
+        self._downloads.notice(message)
+
+    def download(self, what: str, done: int, total: int | None) -> None:
+        self._downloads(what, done, total)
 
     def start(self, report: Report, todo: int) -> None:
+        self._downloads.close()
         if not self.quiet:
             models = " -> ".join(report.models)
             self.console.print(
@@ -185,6 +232,7 @@ class BatchDisplay:
         )
 
     def finish(self, report: Report) -> None:
+        self._downloads.close()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -59,12 +59,14 @@ def model_dir(name: str) -> Path:
     return models_dir() / name
 
 
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to 1, true, yes or on."""
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
 def offline() -> bool:
     """Whether the network must not be touched."""
-    return any(
-        os.environ.get(var, "").strip().lower() in _TRUE
-        for var in (ENV_OFFLINE, "HF_HUB_OFFLINE")
-    )
+    return any(env_flag(var) for var in (ENV_OFFLINE, "HF_HUB_OFFLINE"))
 
 
 def cached_dirs() -> list[Path]:

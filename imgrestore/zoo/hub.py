@@ -6,13 +6,23 @@ A repository holds ``model.safetensors`` and ``imgrestore.json`` (see
 reproducible results. ``HF_HUB_OFFLINE=1`` or ``IMGRESTORE_OFFLINE=1`` serve from the
 cache only. ``huggingface_hub`` reads its environment variables when first imported,
 so it is imported here lazily, inside the functions.
+
+huggingface_hub retries a failed request five times (1 + 2 + 4 + 8 + 8 s), logging two
+lines each time. Where the network is plainly absent (connection refused, host name not
+resolved, network unreachable: :func:`is_offline_like`) waiting cannot help, so
+:func:`folded_retries` stops that loop after its first attempt; in every case its lines
+are kept out of the terminal and their reason folded into our one line.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgrestore.errors import ImgRestoreError, UsageError, WeightsError
@@ -36,6 +46,72 @@ class HubRef:
 
     def __str__(self) -> str:
         return PREFIX + self.repo_id + (f"@{self.revision}" if self.revision else "")
+
+
+class HubUnreachableError(Exception):
+    """Raised out of huggingface_hub's retry loop when the network is plainly absent."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+#: Exception class names (httpx's, requests', the standard library's) that mean "no
+#: network at all", as opposed to a slow or overloaded server.
+_OFFLINE_LIKE = {"ConnectError", "ConnectTimeout", "NewConnectionError", "ConnectionRefusedError",
+                 "gaierror"}
+
+
+def is_offline_like(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the host cannot be reached at all (not: answered badly)."""
+    while exc is not None:
+        if any(k.__name__ in _OFFLINE_LIKE for k in type(exc).__mro__):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@dataclass
+class _RetryLog(logging.Filter):
+    """A logging filter that swallows huggingface_hub's warnings while our call runs,
+    keeps the first reason, and cuts the retry loop short when the network is absent."""
+
+    reason: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        self.lines.append(record.getMessage())
+        current = sys.exc_info()[1]  # the loop logs from inside its `except` block
+        if current is not None:
+            self.reason = self.reason or _network_reason(current)
+            if is_offline_like(current):
+                raise HubUnreachableError(self.reason)
+        return False
+
+
+@contextmanager
+def folded_retries() -> Iterator[_RetryLog]:
+    """While the block runs, huggingface_hub's warnings are held back (their reason is in
+    the yielded log) and a retry loop on an absent network stops after one attempt
+    (:class:`HubUnreachableError`)."""
+    import huggingface_hub.file_download  # noqa: F401 (imported lazily; creates its loggers)
+
+    log = _RetryLog()
+    names = [n for n in list(logging.root.manager.loggerDict)
+             if n == "huggingface_hub" or n.startswith("huggingface_hub.")]
+    loggers = [logging.getLogger(n) for n in names]
+    for logger in loggers:
+        logger.addFilter(log)
+    try:
+        yield log
+    finally:
+        for logger in loggers:
+            logger.removeFilter(log)
 
 
 def is_hub_ref(ref: str) -> bool:
@@ -82,13 +158,15 @@ def fetch(ref: str | HubRef) -> Path:
     is_offline = offline()
     paths = []
     try:
-        for filename in FILES:
-            paths.append(Path(hf_hub_download(
-                hub.repo_id, filename, revision=hub.revision, local_files_only=is_offline,
-                library_name="imgrestore", library_version=__version__,
-            )))
-    except LocalEntryNotFoundError:
-        why = "offline mode is on" if is_offline else "the Hub could not be reached"
+        with folded_retries() as log:
+            for filename in FILES:
+                paths.append(Path(hf_hub_download(
+                    hub.repo_id, filename, revision=hub.revision, local_files_only=is_offline,
+                    library_name="imgrestore", library_version=__version__,
+                )))
+    except (LocalEntryNotFoundError, HubUnreachableError):
+        why = ("offline mode is on" if is_offline else
+               f"the Hub could not be reached ({log.reason or 'no network'})")
         raise WeightsError(
             f"{hub}: not in the Hugging Face cache and {why}; "
             f"fix: run `imgrestore models download {shlex.quote(str(hub))}` with network access"
@@ -107,9 +185,8 @@ def fetch(ref: str | HubRef) -> Path:
         raise UsageError(f"{hub}: not a valid repository id or revision ({_first(exc)})") from None
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
         raise WeightsError(f"{hub}: download failed ({_first(exc)})") from None
-    except Exception as exc:  # network errors of the HTTP client (httpx.ConnectError...)
-        raise WeightsError(f"{hub}: download failed ({type(exc).__name__}: {_first(exc)})") \
-            from None
+    except Exception as exc:  # httpx's own errors (a proxy refusing, TLS), never a traceback
+        raise WeightsError(f"{hub}: download failed ({_network_reason(exc)})") from None
     folder = paths[0].parent
     if any(p.parent != folder for p in paths):  # same snapshot, always, for one revision
         raise WeightsError(f"{hub}: files resolved to different snapshots")
@@ -156,15 +233,31 @@ def fetch_file(location: str, filename: str) -> Path:
     """One file of a Hub repository (``owner/repo[@revision]``), from the Hugging Face
     cache or downloaded; used for cards whose weights are mirrored on the Hub."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import HFValidationError, LocalEntryNotFoundError
+    from huggingface_hub.utils import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+
+    from imgrestore.errors import DownloadError
 
     hub = parse_ref(location)
+    where = f"hf:{hub.repo_id}/{filename}"
     try:
-        return Path(hf_hub_download(hub.repo_id, filename, revision=hub.revision,
-                                    local_files_only=offline()))
+        with folded_retries() as log:
+            return Path(hf_hub_download(hub.repo_id, filename, revision=hub.revision,
+                                        local_files_only=offline()))
     except LocalEntryNotFoundError:
-        raise WeightsError(f"{hub}: {filename} is not in the Hugging Face cache") from None
+        reason = "not in the Hugging Face cache" + (
+            f" and the Hub could not be reached ({log.reason})" if log.reason else "")
     except HFValidationError as exc:
         raise UsageError(f"{hub}: not a valid repository id or revision ({_first(exc)})") from None
-    except Exception as exc:  # HTTP errors, and the HTTP client's (httpx.ConnectError...)
-        raise WeightsError(f"{hub}: {filename}: download failed ({_first(exc)})") from None
+    except HubUnreachableError as exc:
+        reason = f"the Hub could not be reached ({exc.reason})"
+    except (HfHubHTTPError, OSError) as exc:
+        reason = _first(exc)
+    except Exception as exc:  # httpx's own errors (a proxy refusing, TLS)
+        reason = _network_reason(exc)
+    raise DownloadError(f"{where}: {reason}", reason=reason, source=where)
+
+
+def _network_reason(exc: BaseException) -> str:
+    from imgrestore.zoo.fetch import network_reason
+
+    return network_reason(exc)

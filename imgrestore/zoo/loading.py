@@ -5,10 +5,10 @@ default (``ref=None, task="deblur"``), a local weights file (official ``.pth`` o
 ``.safetensors``), an imgrestore model folder (``model.safetensors`` +
 ``imgrestore.json``, e.g. a training run), or ``hf:owner/repo[@revision]``.
 
-Official weights are fetched once (GitHub release assets automatically; Google Drive
-files by ``imgrestore models import``), checked, and kept in the cache as safetensors.
-When a task's default weights are missing and cannot be fetched, the error says what is
-missing and the exact command that fixes it (exit code 3).
+Official weights are fetched once (GitHub release assets and Google Drive files, see
+:mod:`.install`), checked, and kept in the cache as safetensors. When a task's default
+weights are missing and cannot be fetched, the error says what is missing and the exact
+command that fixes it (exit code 3).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from imgrestore.zoo.checkpoints import (
     sized_network,
     unknown_family,
 )
-from imgrestore.zoo.install import card_meta, ensure_cached
+from imgrestore.zoo.install import DownloadProgress, card_meta, ensure_cached
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
     ModelMeta,
@@ -110,13 +110,15 @@ def load_model(
     scale: int | None = None,
     style: str | None = None,
     notify: Notify = log.info,
+    progress: DownloadProgress | None = None,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
 
     ``weights`` loads that local file instead of the cached weights; it is checked
     against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
     pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
-    ``notify`` receives one-line notices (licence on first download, fallbacks).
+    ``notify`` receives one-line notices (licence on first download, fallbacks);
+    ``progress`` is told how a download goes.
     """
     if weights is not None:
         named = card(ref) if ref is not None else None
@@ -124,18 +126,19 @@ def load_model(
     elif ref is None:
         if task is None:
             raise UsageError("no model given: name a model or a task")
-        loaded = _load_card(default_card(task, scale=scale, style=style), notify, default=True)
+        loaded = _load_card(default_card(task, scale=scale, style=style), notify, progress,
+                            default=True)
     elif ref == "builtin":
         if task is None:
             raise UsageError("--model builtin needs a task (denoise, deblur, ...)")
-        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify)
+        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify, progress)
     elif ref.startswith("hf:"):
         from imgrestore.zoo import hub
 
         folder = hub.fetch(ref)
         loaded = load_model_dir(folder, check_hash=True, source=ref)
     elif (found := find_card(ref)) is not None:
-        loaded = _load_card(found, notify)
+        loaded = _load_card(found, notify, progress)
     elif Path(ref).exists():
         loaded = load_path(Path(ref), task=task, scale=scale, style=style)
     else:
@@ -156,13 +159,14 @@ def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -
 # --- cards: cached (see .install), built in, or a built-in stand-in ------------------------
 
 
-def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
+def _load_card(c: Card, notify: Notify, progress: DownloadProgress | None, *,
+               default: bool = False) -> LoadedModel:
     if c.builtin:
         return load_model_dir(builtin_dir(c), card=c, check_hash=True,
                               source=f"builtin:{c.name}")
     fallback = builtin_fallback(c) if default else None
     try:
-        folder = ensure_cached(c, notify=notify, retry=fallback is None)
+        folder = ensure_cached(c, notify=notify, progress=progress, retry=fallback is None)
     except WeightsError as missing:
         if fallback is None:
             others = [o.name for o in CARDS.values() if o.builtin and o.task == c.task]
@@ -172,7 +176,7 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
             raise
         notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
                "(compact, lower quality)")
-        return _load_card(fallback, notify)
+        return _load_card(fallback, notify, progress)
     return load_model_dir(folder, card=c)
 
 

@@ -41,6 +41,30 @@ def test_train_display_follows_the_events(capsys: pytest.CaptureFixture[str]) ->
     assert "PSNR 30.25 dB" in err and "loss 0.5" in err and "4/4" in err
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_download_bar_draws_on_a_terminal_and_notices_end_it(quiet: bool) -> None:
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    bar = _output.DownloadBar(Console(file=screen, force_terminal=True, width=100,
+                                      color_system=None, highlight=False),
+                              quiet=quiet)
+    bar("mprnet_deblurring: model_deblurring.pth", 512, 1024)
+    assert (bar._progress is None) == quiet
+    bar.notice("mprnet_deblurring: licence [x]")
+    assert bar._progress is None  # the notice closed the bar, so it reads below it
+    text = screen.getvalue()
+    assert ("licence [x]" in text) != quiet
+    assert ("model_deblurring.pth" in text) != quiet
+    piped = io.StringIO()
+    silent = _output.DownloadBar(Console(file=piped, force_terminal=False))
+    silent("x: y.pth", 1, None)
+    silent.close()
+    assert silent._progress is None and piped.getvalue() == ""
+
+
 def test_library_code_never_prints() -> None:
     """print, sys.stdout/stderr and Rich consoles belong to the CLI (imgrestore/cli/)."""
     import ast

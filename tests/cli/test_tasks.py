@@ -179,6 +179,43 @@ def test_dry_run_writes_nothing(cli, photos):
     assert dict(zip(header.split(), row.split(), strict=False))["done"] == "0"
 
 
+@pytest.mark.slow  # a subprocess that downloads, converts and runs a 20 M-parameter network
+def test_deblur_on_an_empty_cache_downloads_its_weights_from_drive(drive, tmp_path):
+    """The issue's "done when": no manual step between a fresh install and MPRNet."""
+    import torch
+    from safetensors.torch import load_file
+
+    from tests.zoo.weights import cheap_state, official_pth
+
+    state = cheap_state("mprnet_deblurring")
+    body = official_pth(state, "state_dict", prefix=True)
+    drive.add("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth", body)
+    drive.confirm.add("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb")  # 80 MB: Drive asks to confirm
+    home = tmp_path / "home"
+    photo = tmp_path / "kite.jpg"
+    photo.write_bytes((Path(__file__).parent.parent / "data" / "photos" / "kite.jpg").read_bytes())
+    env = {k: v for k, v in _env(home).items() if k not in ("IMGRESTORE_OFFLINE", "HF_HUB_OFFLINE")}
+
+    done = subprocess.run([sys.executable, "-m", "imgrestore", "deblur", str(photo), "--json", "-"],
+                          env=env, capture_output=True, timeout=300)
+
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    report = json.loads(done.stdout)
+    assert report["models"] == ["mprnet_deblurring"] and report["summary"]["done"] == 1
+    assert "Academic Public License" in stderr and "built-in" not in stderr
+    with Image.open(tmp_path / "kite-deblurred.jpg") as im:
+        assert im.size == (64, 48)
+    assert len(drive.downloads()) == 2  # the confirmation page, then the file
+    cached = home / "models" / "mprnet_deblurring"
+    meta = json.loads((cached / "imgrestore.json").read_text())
+    assert meta["source"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert meta["source"]["trust"] == "first-use"
+    weights = load_file(cached / "model.safetensors")
+    assert weights.keys() == state.keys()
+    assert all(torch.equal(weights[k], v) for k, v in state.items())
+
+
 def test_missing_weights_exit_3_with_the_fix(cli, photos):
     done = cli("deblur", "--model", "mprnet_deblurring", photos / "kite.jpg")
     assert done.returncode == 3

@@ -25,25 +25,31 @@ from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_mo
 from .weights import X, official_pth, output_of, reference_output
 
 
-def test_model_that_must_be_imported_says_how(home: Path) -> None:
+def test_drive_model_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
     assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("mprnet_deblurring: weights not downloaded; get "
-                              "model_deblurring.pth from https://drive.google.com/")
+    assert message.startswith("mprnet_deblurring: weights not downloaded and offline mode is "
+                              "on; run with network access: imgrestore models download "
+                              "mprnet_deblurring, or get model_deblurring.pth from "
+                              "https://drive.google.com/")
     assert message.endswith(
         "run: imgrestore models import model_deblurring.pth --as mprnet_deblurring"
     )
 
 
-def test_default_that_must_be_imported_falls_back_to_builtin(home: Path) -> None:
+def test_default_drive_model_offline_falls_back_to_builtin(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     notes: list[str] = []
     loaded = load_model(task="deblur", notify=notes.append)
     assert loaded.card is CARDS["builtin_deblur"] and loaded.source == "builtin:builtin_deblur"
     assert len(notes) == 1 and "\n" not in notes[0]
-    assert notes[0].startswith("mprnet_deblurring: weights not downloaded; get ")
+    assert notes[0].startswith("mprnet_deblurring: weights not downloaded and offline mode ")
     assert "imgrestore models import model_deblurring.pth --as mprnet_deblurring; " in notes[0]
     assert notes[0].endswith("using the built-in model builtin_deblur meanwhile "
                              "(compact, lower quality)")
