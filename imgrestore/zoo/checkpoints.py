@@ -230,11 +230,15 @@ def sized_network(family_name: str, kwargs: Mapping[str, Any], *, where: object)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as exc:
         raise WeightsError(f"{where}: cannot build {family_name} ({exc})") from None
     count = sum(p.numel() for p in net.parameters())
-    largest = max(c.params for c in descriptor.configurations.values() if c.released)
-    if count > MAX_PARAMS_FACTOR * largest:
+    configurations = descriptor.configurations.values()
+    # A family with no released weights (a plug-in, a test's toy) is bounded by its own.
+    released = [c.params for c in configurations if c.released]
+    kind = "released" if released else "known"
+    largest = max(released or [c.params for c in configurations], default=0)
+    if largest and count > MAX_PARAMS_FACTOR * largest:
         raise WeightsError(
             f"{where}: a {family_name} network of {count / 1e6:.1f} M parameters, more than "
-            f"{MAX_PARAMS_FACTOR}x the largest released one ({largest / 1e6:.1f} M); refused"
+            f"{MAX_PARAMS_FACTOR}x the largest {kind} one ({largest / 1e6:.1f} M); refused"
         )
     return net
 
