@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -18,6 +19,8 @@ class Context:
     world: int
     local_rank: int
     device: torch.device
+    #: Processes on this machine (``LOCAL_WORLD_SIZE``).
+    local_world: int = 1
 
     @property
     def main(self) -> bool:
@@ -53,13 +56,14 @@ def setup(device_name: str) -> Context:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
     device = choose_device(device_name, local_rank)
     if world > 1 and not torch.distributed.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)
         backend = "nccl" if device.type == "cuda" else "gloo"
         torch.distributed.init_process_group(backend=backend)
-    return Context(rank, world, local_rank, device)
+    return Context(rank, world, local_rank, device, local_world)
 
 
 def barrier(ctx: Context) -> None:
@@ -67,9 +71,18 @@ def barrier(ctx: Context) -> None:
         torch.distributed.barrier()
 
 
+def all_gather(ctx: Context, value: Any) -> list[Any]:
+    """Every process's ``value`` (picklable), in rank order; every rank must call it."""
+    if not ctx.distributed:
+        return [value]
+    values: list[Any] = [None] * ctx.world
+    torch.distributed.all_gather_object(values, value)
+    return values
+
+
 def teardown(ctx: Context) -> None:
     if ctx.distributed and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 
 
-__all__ = ["Context", "barrier", "choose_device", "setup", "teardown"]
+__all__ = ["Context", "all_gather", "barrier", "choose_device", "setup", "teardown"]
