@@ -127,6 +127,7 @@ def train_command(
         list_recipes()
         return
     from imgrestore.cli.train_display import TrainDisplay
+    from imgrestore.errors import ExitCode
     from imgrestore.training.loop import train
 
     loaded, run_dir = _recipe(recipe, set_ or [], output, resume)
@@ -139,7 +140,7 @@ def train_command(
             world = int(os.environ.get("WORLD_SIZE", "1"))
             typer.echo(f"interrupted; continue from the last checkpoint with: "
                        f"{resume_command(run_dir, world)}", err=True)
-        raise
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     finally:
         display.close()
     if result.best_psnr is not None:

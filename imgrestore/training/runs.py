@@ -23,7 +23,8 @@ RECIPE_FILE = "recipe.json"
 #: runs and how it reports. (``model.pretrained`` only matters when a run starts.)
 RUNTIME_KEYS = frozenset({
     "data.train", "data.val", "data.workers", "data.cache", "data.cache_gb", "data.check",
-    "train.device", "train.log_every", "train.tensorboard", "model.pretrained",
+    "train.device", "train.log_every", "train.save_every", "train.tensorboard",
+    "model.pretrained",
 })
 
 
