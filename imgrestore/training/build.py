@@ -136,12 +136,20 @@ def _checked(
     keep = [i for i in range(len(layout)) if i not in bad]
     if cache == "auto" and what == "data.train":
         on = decoded <= budget
-        notify(f"cache: {'on' if on else 'off'} ({readable} images, "
-               f"{decoded / 1e9:.2f} GB decoded; budget {budget / 1e9:.2f} GB per process, "
-               "data.cache_gb)" + ("" if on else "; images are read from disk each time"))
+        notify(f"cache: {'on' if on else 'off'} ({readable} images, {_bytes(decoded)} "
+               f"decoded; budget {_bytes(budget)} per process, data.cache_gb)"
+               + ("" if on else "; images are read from disk each time"))
         if not on:
             return layout.keep(keep), None
     return layout.keep(keep), (found.images if cache is not False else None)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"
 
 
 def _merge(parts: list[tuple[dict, dict, int]]) -> tuple[dict, dict, int]:
