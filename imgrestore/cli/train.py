@@ -42,8 +42,8 @@ def resolve_recipe(name: str) -> Path:
         candidate = folder / f"{name}.toml"
         if candidate.is_file():
             return candidate
-    close = difflib.get_close_matches(name, list(bundled_recipes()), n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    close = difflib.get_close_matches(name, list(bundled_recipes()), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]}?" if close else ""
     raise UsageError(f"{name}: no such recipe file or bundled recipe{hint} "
                      "(imgrestore train --list shows them)")
 

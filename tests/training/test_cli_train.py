@@ -120,3 +120,42 @@ def test_train_help_does_not_import_torch() -> None:
                           env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "TORCH False" in done.stdout
+
+
+def test_progress_lines_without_a_terminal(tmp_path, monkeypatch, capsys) -> None:
+    """Item 8: without a TTY nothing was printed until the end; now a line every log_every."""
+    monkeypatch.chdir(tmp_path)
+    recipe = _recipe(tmp_path)
+    assert _run("train", str(recipe), "--output", "run") == 0
+    err = capsys.readouterr().err
+    assert [line.split("  ")[0] for line in err.splitlines() if line.startswith("train ")] == [
+        "train 2/4", "train 4/4"]
+    assert "val 4/4  psnr " in err and "(input " in err
+
+
+def test_finetune_recipes_start_from_the_built_in_model(tmp_path, monkeypatch) -> None:
+    """Item 10: the fine-tune recipes pointed to the non-commercial released weights; they
+    now start from the task's built-in model (MIT), and --from still takes any model."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    write_clean(tmp_path / "mine", 2, size=(48, 48))
+    sets = ["--set", "data.train=mine", "--set", "data.val=mine", "--set", "data.patch=32",
+            "--set", "data.batch=2", "--set", "train.iterations=1", "-q"]
+    assert _run("train", "finetune_denoise", "-o", "tuned", *sets) == 0
+    meta = json.loads((tmp_path / "tuned" / "imgrestore.json").read_text())
+    assert meta["training"]["from"] == "builtin:builtin_denoise"
+    assert meta["licence"].startswith("MIT")
+    assert meta["kwargs"]["n_feat"] == 12  # the built-in's network, not the recipe's 16
+    assert _run("train", "finetune_denoise", "-o", "fresh", "--from", "scratch", *sets) == 0
+    meta = json.loads((tmp_path / "fresh" / "imgrestore.json").read_text())
+    assert meta["training"]["from"] is None and meta["kwargs"]["n_feat"] == 16
+
+
+def test_list_and_nearest_name(capsys) -> None:
+    assert _run("train", "--list") == 0
+    out = capsys.readouterr().out
+    assert "finetune_denoise" in out and "mprnet_deblurring" in out
+    assert "Denoiser fine-tuned on your photos" in out
+    assert _run("train", "finetune_denoize", "-q") == 2
+    assert "did you mean finetune_denoise?" in capsys.readouterr().err
