@@ -153,9 +153,8 @@ class Trainer:
         if not ref or ref == SCRATCH:
             model.pretrained = ""
             return None
-        initial = load_initial(ref)
-        model.pretrained = initial.source
-        return initial
+        model.pretrained = ref  # recipe.json records what the run started from
+        return load_initial(ref)
 
     def _setup_network(self, init_from: str | None, state: dict[str, Any] | None) -> None:
         recipe = self.recipe

@@ -11,37 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from imgrestore.cli import main
 from imgrestore.training import checkpoint
 from imgrestore.training.loop import train
 from imgrestore.training.recipe import load_recipe
 from imgrestore.training.report import read_log
 
-from ._tiny import write_clean
+from ._tiny import cli_recipe, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exit:
-        return int(exit.code or 0)
-    return 0
-
-
 def _recipe(tmp_path: Path) -> Path:
-    write_clean(tmp_path / "photos" / "train", 3)
-    write_clean(tmp_path / "photos" / "val", 1, seed=9, size=(24, 24))
-    path = tmp_path / "tiny.toml"
-    path.write_text(
-        'name = "tiny"\n'
-        '[model]\nfamily = "mirnetv2"\nkwargs = { n_feat = 8, chan_factor = 2.0 }\n'
-        '[data]\ntrain = "photos/train"\nval = "photos/val"\npatch = 16\nbatch = 2\n'
-        'degradation = { kind = "gaussian_noise", sigma = 20 }\n'
-        '[train]\niterations = 2000\nlog_every = 2\nsave_every = 250\n[val]\nevery = 250\n'
-    )
-    return path
+    return cli_recipe(tmp_path, "iterations = 2000\nlog_every = 2\nsave_every = 250", "every = 250")
 
 
 SETS = ["train.iterations=6", "val.every=3", "train.save_every=2"]
@@ -54,7 +35,7 @@ def test_resume_continues_with_the_runs_own_recipe(tmp_path, monkeypatch, capsys
     recipe = _recipe(tmp_path)
     train(load_recipe(recipe, SETS), tmp_path / "run", stop_at=4)  # as if interrupted
     saved = (tmp_path / "run" / "recipe.json").read_bytes()
-    assert _run("train", str(recipe), "-o", "run", "--resume", "-q") == 0, \
+    assert run_cli("train", str(recipe), "-o", "run", "--resume", "-q") == 0, \
         capsys.readouterr().err
     state = checkpoint.load(tmp_path / "run" / "checkpoints" / checkpoint.LATEST)
     assert state["iteration"] == 6
@@ -62,21 +43,21 @@ def test_resume_continues_with_the_runs_own_recipe(tmp_path, monkeypatch, capsys
         0, 3, 6]
     assert (tmp_path / "run" / "recipe.json").read_bytes() == saved
     # The recipe argument may be left out, and run-time settings may change.
-    assert _run("train", "-o", "run", "--resume", "-q", "--set", "train.log_every=1") == 0
+    assert run_cli("train", "-o", "run", "--resume", "-q", "--set", "train.log_every=1") == 0
 
 
-def test_resume_refuses_settings_that_change_the_run(tmp_path, monkeypatch, capsys) -> None:
+def test_resume_refuses_settings_that_change_therun_cli(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     recipe = _recipe(tmp_path)
     train(load_recipe(recipe, SETS), tmp_path / "run", stop_at=2)
     capsys.readouterr()
-    code = _run("train", "-o", "run", "--resume", "--set", "train.iterations=9",
+    code = run_cli("train", "-o", "run", "--resume", "--set", "train.iterations=9",
                 "--set", "val.every=2", "--set", "data.workers=0")
     err = capsys.readouterr().err
     assert code == 2
     assert "train.iterations = 9 (the run has 6)" in err and "val.every = 2 (the run has 3)" in err
     assert "data.workers" not in err  # how it runs, not what it computes
-    assert _run("train", "-o", "elsewhere", "--resume") == 2
+    assert run_cli("train", "-o", "elsewhere", "--resume") == 2
     assert "no run to resume" in capsys.readouterr().err
 
 

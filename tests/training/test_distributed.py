@@ -24,7 +24,7 @@ def _torchrun(tmp_path: Path, recipe: Path, *args: str) -> subprocess.CompletedP
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
          "--standalone", "-m", "imgrestore", "train", str(recipe),
          "-o", str(tmp_path / "run"), *args],
-        capture_output=True, text=True, env=env, timeout=90, cwd=tmp_path,
+        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
     )
 
 
