@@ -24,7 +24,9 @@ app.add_typer(data.app, name="data")
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"imgrestore {__version__}")
+        from imgrestore.cli._output import echo
+
+        echo(f"imgrestore {__version__}")
         raise typer.Exit()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -49,12 +48,13 @@ def resolve_recipe(name: str) -> Path:
 
 
 def list_recipes() -> None:
+    from imgrestore.cli._output import echo
     from imgrestore.training.recipe import load_recipe
 
     recipes = bundled_recipes()
     width = max(map(len, recipes), default=0)
     for name, path in recipes.items():
-        typer.echo(f"{name:<{width}}  {load_recipe(path).description}")
+        echo(f"{name:<{width}}  {load_recipe(path).description}")
 
 
 def resume_command(run_dir: Path, world: int) -> str:
@@ -126,23 +126,33 @@ def train_command(
     if list_:
         list_recipes()
         return
-    from imgrestore.cli.train_display import TrainDisplay
+    loaded, run_dir = _recipe(recipe, set_ or [], output, resume)
+    _run(loaded, run_dir, resume=resume, init_from=init_from, quiet=quiet)
+
+
+def _run(loaded: Recipe, run_dir: Path, *, resume: bool, init_from: str | None,
+         quiet: bool) -> None:
+    """Train with the display, the Ctrl-C hint and the closing line."""
+    from imgrestore.cli._output import TrainDisplay, note
+    from imgrestore.distributed import rank_and_world
     from imgrestore.errors import ExitCode
     from imgrestore.training.loop import train
 
-    loaded, run_dir = _recipe(recipe, set_ or [], output, resume)
-    display = TrainDisplay(quiet=quiet)
+    display = None if quiet else TrainDisplay()
     try:
-        result = train(loaded, run_dir, resume=resume, init_from=init_from, on_event=display)
+        result = train(loaded, run_dir, resume=resume, init_from=init_from, notify=note,
+                       on_event=display)
     except KeyboardInterrupt:
-        display.close()
-        if int(os.environ.get("RANK", "0")) == 0:
-            world = int(os.environ.get("WORLD_SIZE", "1"))
-            typer.echo(f"interrupted; continue from the last checkpoint with: "
-                       f"{resume_command(run_dir, world)}", err=True)
+        if display is not None:
+            display.close()  # before the hint, so that the bar does not cover it
+        rank, world = rank_and_world()
+        if rank == 0:
+            note(f"interrupted; continue from the last checkpoint with: "
+                 f"{resume_command(run_dir, world)}")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     finally:
-        display.close()
+        if display is not None:
+            display.close()
     if result.best_psnr is not None:
-        typer.echo(f"best validation PSNR {result.best_psnr:.2f} dB "
-                   f"(iteration {result.best_iteration})", err=True)
+        note(f"best validation PSNR {result.best_psnr:.2f} dB "
+             f"(iteration {result.best_iteration})")

@@ -36,6 +36,7 @@ import numpy as np
 
 from imgrestore.datasets import KINDS, patches
 from imgrestore.errors import UsageError
+from imgrestore.files import replacing
 
 IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -61,10 +62,8 @@ def write(path: Path, pixels: np.ndarray) -> None:
 
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels)))
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels)))
 
 
 def place(source: Path, dest: Path) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from imgrestore.errors import UsageError
-from imgrestore.training.degrade import check_spec, degrade
+from imgrestore.ops.degrade import check_spec, degrade
 from imgrestore.training.layout import Layout, find_layout, read_image
 
 if TYPE_CHECKING:

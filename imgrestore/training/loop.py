@@ -10,8 +10,8 @@ works as ``--model RUN_DIR``.
 One optimizer step ("iteration") takes ``train.accumulate`` loader batches. Under
 ``torchrun`` each process trains on its shard (DistributedDataParallel) and validates
 its share of the validation images; every process takes part in every checkpoint, and
-rank 0 logs and writes files. Set-up lives in :mod:`.build`, validation in
-:mod:`.validate`, the log in :mod:`.report`.
+rank 0 logs and writes files. Set-up lives in :mod:`.setup`, validation in
+:mod:`.validation`, the log in :mod:`.report`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import math
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,26 +29,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from imgrestore.errors import UsageError
-from imgrestore.training import checkpoint, dist, persist
-from imgrestore.training.build import (
-    build_network,
-    make_optimizer,
-    network_kwargs,
-    prepare_data,
-)
+from imgrestore import distributed as dist
+from imgrestore.files import atomic_write
+from imgrestore.training import checkpoint
 from imgrestore.training.data import BatchKeys, EpochSampler, mixup
 from imgrestore.training.losses import RestorationLoss
-from imgrestore.training.pretrained import Initial, load_initial, load_into
-from imgrestore.training.progressive import ProgressiveSchedule, Stage, select
+from imgrestore.training.pretrained import load_into
+from imgrestore.training.progressive import Stage, select
 from imgrestore.training.recipe import Recipe
-from imgrestore.training.report import OnEvent, Reporter
-from imgrestore.training.runs import RECIPE_FILE, check_unchanged, recipe_from_dict
+from imgrestore.training.report import Notify, OnEvent, Reporter
+from imgrestore.training.runs import RECIPE_FILE
 from imgrestore.training.schedules import cyclic_cosine, warmup_cosine
-from imgrestore.training.validate import Validator
+from imgrestore.training.setup import (
+    build_network,
+    check_amp,
+    make_optimizer,
+    plan_data,
+    previous_state,
+    starting_network,
+)
+from imgrestore.training.validation import Validator
 
-#: ``--from scratch``: ignore the recipe's ``model.pretrained``.
-SCRATCH = "scratch"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,22 +78,24 @@ class TrainResult:
 
 def train(
     recipe: Recipe, run_dir: str | Path, *, resume: bool = False, init_from: str | None = None,
-    on_event: OnEvent | None = None, on_step: Callable[[StepInfo], None] | None = None,
-    stop_at: int | None = None,
+    notify: Notify | None = None, on_event: OnEvent | None = None,
+    on_step: Callable[[StepInfo], None] | None = None, stop_at: int | None = None,
 ) -> TrainResult:
     """Train ``recipe`` into ``run_dir``.
+
+    ``notify`` gets one-line notices, also logged (default: this module's logger);
+    ``on_event`` every event (a display; ``step`` ones too); ``on_step`` every step.
 
     ``resume``: continue from ``run_dir/checkpoints/latest.pt`` (bit-identically); the
     recipe must be the run's own (``recipe.json``) up to run-time settings.
     ``init_from``: start from these weights (a model card, model folder, ``hf:`` reference
     or weights file) instead of the recipe's ``model.pretrained``; ``"scratch"``: from
     scratch. The network then is the one those weights belong to.
-    ``on_event``: receives every log record (and a ``step`` record per iteration).
     ``stop_at``: stop after this iteration, leaving a checkpoint (as an interrupted run).
     """
     ctx = dist.setup(recipe.train.device)
     reporter = Reporter(Path(run_dir), tensorboard=recipe.train.tensorboard,
-                        enabled=ctx.main, on_event=on_event)
+                        enabled=ctx.main, on_event=on_event, notify=notify or log.info)
     try:
         trainer = Trainer(recipe, Path(run_dir), ctx, resume=resume, init_from=init_from,
                           reporter=reporter)
@@ -108,67 +112,47 @@ class Trainer:
         self, recipe: Recipe, run_dir: Path, ctx: dist.Context, *, resume: bool,
         init_from: str | None, reporter: Reporter,
     ) -> None:
-        self.recipe, self.run_dir, self.ctx = copy.deepcopy(recipe), run_dir, ctx
+        recipe = copy.deepcopy(recipe)
+        self.recipe, self.run_dir, self.ctx = recipe, run_dir, ctx
         self.reporter = reporter
         self.notify = reporter.notice
-        state = persist.open_run(run_dir, resume, self.notify)
-        t = self.recipe.train
+        t = recipe.train
+        state = previous_state(run_dir, resume, self.notify)
         torch.manual_seed(t.seed + ctx.rank)
         self.rng = np.random.default_rng([t.seed, ctx.rank])
         self.device = ctx.device
-        self._check_amp()
-        self._setup_network(init_from, state)
-        self._setup_data()
+        check_amp(t.amp, self.device)
+        self.initial, self.kwargs = starting_network(recipe, state, init_from, self.notify)
+        self._build_network(fresh=state is None)
+        self.criterion = RestorationLoss(
+            recipe.loss.kind, eps=recipe.loss.eps, edge_weight=recipe.loss.edge_weight,
+            clamp=recipe.loss.clamp, stages=recipe.loss.stages,
+        )
+        self.optimizer = make_optimizer(recipe, self.net.parameters())
+        self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
+        self.data = plan_data(recipe, ctx, self.notify)
+        self.validator = (
+            Validator(self.data.valset, recipe.val, recipe.model.family, ctx, run_dir)
+            if self.data.valset is not None else None
+        )
+        self.total = self.data.total
         self.iteration = 0
         self.best: dict[str, Any] = {"psnr": None, "ssim": None, "iteration": None}
         if state is not None:
-            persist.load_state(self, state)
-        if ctx.main and state is None:
+            self._load_state(state)
+        elif ctx.main:  # a resumed run keeps the recipe.json it started with
             run_dir.mkdir(parents=True, exist_ok=True)
-            persist.write_json(run_dir / RECIPE_FILE, self.recipe.to_dict())
+            text = json.dumps(recipe.to_dict(), indent=2) + "\n"
+            atomic_write(run_dir / RECIPE_FILE, text.encode("utf-8"))
         dist.barrier(ctx)
 
-    # --- set-up ----------------------------------------------------------------------------
+    # --- set-up helpers ------------------------------------------------------------------------
 
-    def _check_amp(self) -> None:
-        amp = self.recipe.train.amp
-        if amp != "off" and self.device.type != "cuda":
-            raise UsageError(
-                f"train.amp = {amp} needs a CUDA device (this run is on {self.device}); "
-                "use --set train.amp=off"
-            )
-        if amp == "bf16" and not torch.cuda.is_bf16_supported():
-            raise UsageError("train.amp = bf16: this GPU has no bfloat16; use fp16")
-
-    def _initial(self, init_from: str | None, state: dict[str, Any] | None) -> Initial | None:
-        """The weights the run starts from (fresh start) or started from (resume)."""
-        model = self.recipe.model
-        if state is not None:
-            init = state.get("init")
-            if not init:
-                return None
-            return Initial(init["family"], json.loads(init["kwargs"]), {}, init["licence"],
-                           init["source"])
-        ref = model.pretrained if init_from is None else init_from
-        if not ref or ref == SCRATCH:
-            model.pretrained = ""
-            return None
-        model.pretrained = ref  # recipe.json records what the run started from
-        return load_initial(ref)
-
-    def _setup_network(self, init_from: str | None, state: dict[str, Any] | None) -> None:
-        recipe = self.recipe
-        self.initial = self._initial(init_from, state)
-        if self.initial is not None and self.initial.family:
-            recipe.model.family = self.initial.family  # type: ignore[assignment]
-            recipe.model.configuration = ""
-            recipe.model.kwargs = dict(self.initial.kwargs)
-        if state is not None:
-            check_unchanged(recipe_from_dict(json.loads(state["recipe"])), recipe,
-                            "the recipe given")
-        self.kwargs = network_kwargs(recipe.model)
-        self.net = build_network(recipe.model.family, self.kwargs)
-        if self.initial is not None and state is None:
+    def _build_network(self, *, fresh: bool) -> None:
+        """The network (with the ``--from`` weights on a fresh start), on the device,
+        wrapped for DDP under torchrun, and its EMA copy."""
+        self.net = build_network(self.recipe.model.family, self.kwargs)
+        if self.initial is not None and fresh:
             load_into(self.net, self.initial)
             self.notify(f"starting from {self.initial.source}")
         self.net.to(self.device)
@@ -176,58 +160,27 @@ class Trainer:
         if self.ctx.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
-        t = recipe.train
         self.ema = (
-            {k: v.detach().clone() for k, v in self.net.state_dict().items()} if t.ema else None
+            {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+            if self.recipe.train.ema else None
         )
-        loss = recipe.loss
-        self.criterion = RestorationLoss(loss.kind, eps=loss.eps, edge_weight=loss.edge_weight,
-                                         clamp=loss.clamp, stages=loss.stages)
-        self.optimizer = make_optimizer(recipe, self.net.parameters())
-        self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
 
-    def _setup_data(self) -> None:
-        recipe, d = self.recipe, self.recipe.data
-        p = recipe.progressive
-        self.progressive = (
-            ProgressiveSchedule(tuple(p.patches), tuple(p.batches), tuple(p.iterations))
-            if p.patches else None
-        )
-        self.patch = self.progressive.max_patch if self.progressive else d.patch
-        self.batch = self.progressive.max_batch if self.progressive else d.batch
-        data = prepare_data(recipe, self.ctx, patch=self.patch, batch=self.batch,
-                            notify=self.notify)
-        self.trainset, self.batches_per_epoch = data.trainset, data.batches_per_epoch
-        self.validator = (
-            Validator(data.valset, recipe.val, recipe.model.family, self.ctx, self.run_dir)
-            if data.valset is not None else None
-        )
-        self.total = self._total_iterations()
-        t = recipe.train
-        self.total_epochs = t.epochs or math.ceil(
-            self.total * t.accumulate / self.batches_per_epoch
-        )
-        s = recipe.schedule
-        length = self.total_epochs if s.unit == "epoch" else self.total
-        if s.kind == "warmup_cosine" and s.warmup >= length:
-            self.notify(f"schedule.warmup = {s.warmup} {s.unit}s is not shorter than the run "
-                        f"({length} {s.unit}s): the rate never reaches optim.lr's cosine")
-
-    def _total_iterations(self) -> int:
-        t = self.recipe.train
-        if t.epochs:
-            return max(1, t.epochs * self.batches_per_epoch // t.accumulate)
-        if t.iterations:
-            return t.iterations
-        if self.progressive:
-            return self.progressive.total
-        raise UsageError("the recipe gives no run length; set train.iterations or train.epochs")
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema = {k: v.to(self.device) for k, v in state["ema"].items()}
+        self.iteration = int(state["iteration"])
+        self.best = dict(state["best"])
+        checkpoint.restore_rng(state["rng"][self.ctx.rank], self.rng)
+        self.notify(f"resuming {self.run_dir} at iteration {self.iteration}")
 
     # --- the loop ----------------------------------------------------------------------------
 
     def epoch_of(self, iteration: int) -> int:
         """1-based epoch of the first loader batch of ``iteration``."""
-        return (iteration - 1) * self.recipe.train.accumulate // self.batches_per_epoch + 1
+        return (iteration - 1) * self.recipe.train.accumulate // self.data.batches_per_epoch + 1
 
     def lr_at(self, iteration: int) -> float:
         s, base = self.recipe.schedule, self.recipe.optim.lr
@@ -237,7 +190,7 @@ class Trainer:
             return cyclic_cosine(iteration, base=base, periods=s.periods, eta_mins=s.eta_mins,
                                  restart_weights=s.restart_weights, mode=s.mode)
         if s.unit == "epoch":  # MPRNet's scheduler repeats the base rate after the warmup
-            return warmup_cosine(self.epoch_of(iteration), base=base, total=self.total_epochs,
+            return warmup_cosine(self.epoch_of(iteration), base=base, total=self.data.total_epochs,
                                  warmup=s.warmup, eta_min=s.min_lr,
                                  extra_period=s.extra_period, hold=1 if s.warmup else 0)
         return warmup_cosine(iteration, base=base, total=self.total, warmup=s.warmup,
@@ -247,15 +200,15 @@ class Trainer:
         from torch.utils.data import DataLoader
 
         consumed = self.iteration * self.recipe.train.accumulate
-        epoch, position = divmod(consumed, self.batches_per_epoch)
+        epoch, position = divmod(consumed, self.data.batches_per_epoch)
         d = self.recipe.data
         sampler = EpochSampler(
-            len(self.trainset), seed=self.recipe.train.seed, rank=self.ctx.rank,
-            world=self.ctx.world, repeat=d.repeat, batch=self.batch,
-            start_epoch=epoch, start=position * self.batch, drop_last=d.drop_last,
+            len(self.data.trainset), seed=self.recipe.train.seed, rank=self.ctx.rank,
+            world=self.ctx.world, repeat=d.repeat, batch=self.data.batch,
+            start_epoch=epoch, start=position * self.data.batch, drop_last=d.drop_last,
         )
         loader = DataLoader(
-            self.trainset, batch_sampler=BatchKeys(sampler), num_workers=d.workers,
+            self.data.trainset, batch_sampler=BatchKeys(sampler), num_workers=d.workers,
             pin_memory=self.device.type == "cuda", persistent_workers=d.workers > 0,
         )
         return iter(loader)
@@ -266,10 +219,10 @@ class Trainer:
         t, v = self.recipe.train, self.recipe.val
         val_every = v.every
         if v.unit == "epoch":
-            val_every = max(1, round(v.every * self.batches_per_epoch / t.accumulate))
+            val_every = max(1, round(v.every * self.data.batches_per_epoch / t.accumulate))
         self.reporter.event(
             "start", iteration=self.iteration, total=self.total, world=self.ctx.world,
-            device=str(self.device), batches_per_epoch=self.batches_per_epoch,
+            device=str(self.device), batches_per_epoch=self.data.batches_per_epoch,
             parameters=sum(p.numel() for p in self.net.parameters()),
             start_from=self.initial.source if self.initial is not None else None,
         )
@@ -281,7 +234,8 @@ class Trainer:
         end = self.total if stop_at is None else min(self.total, stop_at)
         while self.iteration < end:
             it = self.iteration + 1
-            if self.progressive is not None and (new := self.progressive.stage_at(it)) != stage:
+            progressive = self.data.progressive
+            if progressive is not None and (new := progressive.stage_at(it)) != stage:
                 stage = new
                 self.reporter.event("stage", iteration=it, stage=new.index + 1,
                                     patch=new.patch, batch=new.batch)
@@ -295,14 +249,15 @@ class Trainer:
                 self.reporter.event("train", iteration=it, total=self.total, epoch=info.epoch,
                                     lr=info.lr, loss=float(np.mean(losses)))
                 losses = []
+            # Every rank validates (its share), so every rank joins the checkpoint after it.
             validate = self.validator is not None and (
                 (val_every and it % val_every == 0) or it == self.total
             )
             if validate:
                 self.validate()
             if validate or it % t.save_every == 0 or it == end:
-                persist.save_latest(self)
-        exported = self.iteration >= self.total and persist.export_run(self)
+                self.save()
+        exported = self.iteration >= self.total and self.export()
         if self.iteration >= self.total:
             self.reporter.event("end", iteration=self.iteration, best=self.best)
         dist.barrier(self.ctx)
@@ -390,10 +345,54 @@ class Trainer:
                                 {"model": state, "iteration": self.iteration, "best": self.best})
         return result
 
+    def save(self) -> None:
+        """Write ``checkpoints/latest.pt``; every rank takes part (its generator states)."""
+        states = dist.all_gather(self.ctx, checkpoint.rng_states(self.rng))
+        if self.ctx.main:
+            init = None
+            if self.initial is not None and self.initial.family:
+                init = {"family": self.initial.family, "kwargs": json.dumps(self.kwargs),
+                        "licence": self.initial.licence, "source": self.initial.source}
+            checkpoint.save(self.run_dir / "checkpoints" / checkpoint.LATEST, {
+                "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+                "ema": None if self.ema is None else {k: v.cpu() for k, v in self.ema.items()},
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "scheduler": {"kind": self.recipe.schedule.kind, "iteration": self.iteration},
+                "iteration": self.iteration,
+                "best": self.best,
+                "rng": states,
+                "recipe": json.dumps(self.recipe.to_dict()),
+                "init": init,
+            })
+            self.reporter.event("checkpoint", iteration=self.iteration)
+        dist.barrier(self.ctx)
+
+    def export(self) -> bool:
+        """Write the best (or last) weights as ``model.safetensors`` + ``imgrestore.json``."""
+        if not self.ctx.main:
+            return False
+        from imgrestore.training.export import export_model
+
+        best = self.run_dir / "checkpoints" / checkpoint.BEST
+        state = checkpoint.load_weights(best) if best.exists() else self.eval_net().state_dict()
+        licence = self.initial.licence if self.initial is not None else None
+        export_model(self.run_dir, state, self.recipe, self.kwargs, licence=licence, extra={
+            "training": {
+                "recipe": self.recipe.name, "iterations": self.iteration,
+                "val_psnr": self.best["psnr"], "val_ssim": self.best["ssim"],
+                "best_iteration": self.best["iteration"],
+                "from": self.initial.source if self.initial is not None else None,
+            }
+        })
+        self.notify(f"model written to {self.run_dir} (use --model {self.run_dir})")
+        return True
+
+
 def _to_float(output: Any) -> Any:
     if isinstance(output, (list, tuple)):
         return [o.float() for o in output]
     return output.float()
 
 
-__all__ = ["SCRATCH", "StepInfo", "TrainResult", "Trainer", "network_kwargs", "train"]
+__all__ = ["StepInfo", "TrainResult", "Trainer", "train"]

@@ -14,7 +14,7 @@ from imgrestore.training.layout import find_layout
 from imgrestore.training.loop import train
 from imgrestore.training.recipe import recipe_from_dict
 from imgrestore.training.report import read_log
-from imgrestore.training.validate import STRIP_CELL, as_target
+from imgrestore.training.validation import STRIP_CELL, as_target
 
 from ._tiny import tiny_recipe, write_clean
 

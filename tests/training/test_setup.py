@@ -1,19 +1,71 @@
-"""Run set-up: bad numbers, unreadable photos, the patch size and the cache decision."""
+"""What a run is made of before its first step: arguments, run length, refusals, bad
+numbers, unreadable photos, the patch size and the cache decision."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
 from imgrestore.errors import UsageError
 from imgrestore.training.loop import train
-from imgrestore.training.recipe import apply_overrides, load_recipe, recipe_from_dict
+from imgrestore.training.recipe import (
+    ModelSection,
+    apply_overrides,
+    load_recipe,
+    recipe_from_dict,
+)
 from imgrestore.training.report import read_log
+from imgrestore.training.setup import (
+    check_amp,
+    network_kwargs,
+    previous_state,
+    total_iterations,
+)
 
 from ._tiny import tiny_recipe, write_clean
 
 RECIPES = Path(__file__).parents[2] / "train"
+
+
+def test_network_kwargs_start_from_the_configuration() -> None:
+    model = ModelSection(family="mprnet", configuration="mprnet_deraining",
+                         kwargs={"num_cab": 2})
+    kwargs = network_kwargs(model)
+    assert kwargs["n_feat"] == 40 and kwargs["num_cab"] == 2
+    assert network_kwargs(ModelSection(family="mirnet", kwargs={"n_feat": 8})) == {"n_feat": 8}
+    with pytest.raises(UsageError, match="mprnet_deraining is mprnet, not mirnetv2"):
+        network_kwargs(ModelSection(family="mirnetv2", configuration="mprnet_deraining"))
+
+
+def test_a_recipe_names_a_registered_family() -> None:
+    with pytest.raises(UsageError, match="model.family = 'unet': expected one of mprnet, "
+                                         "mirnet, mirnetv2"):
+        recipe_from_dict({"model": {"family": "unet"}})
+    assert recipe_from_dict({}).model.family == "mirnetv2"
+
+
+def test_run_length() -> None:
+    def length(**train: int) -> int:
+        return total_iterations(recipe_from_dict({"train": train}), 10, None)
+
+    assert length(epochs=3, accumulate=2) == 15
+    assert length(iterations=7) == 7
+    with pytest.raises(UsageError, match="no run length"):
+        length()
+
+
+def test_refusals(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="needs a CUDA device"):
+        check_amp("fp16", torch.device("cpu"))
+    check_amp("off", torch.device("cpu"))
+    notes: list[str] = []
+    assert previous_state(tmp_path, True, notes.append) is None
+    assert notes == [f"{tmp_path}: nothing to resume; starting a new run"]
+    (tmp_path / "model.safetensors").write_bytes(b"a model")
+    with pytest.raises(UsageError, match="already holds a model"):
+        previous_state(tmp_path, False, notes.append)
 
 
 def _notices(run: Path) -> list[str]:
@@ -41,8 +93,12 @@ def test_unknown_network_arguments_name_the_argument(tmp_path: Path) -> None:
     write_clean(tmp_path / "train", 2)
     recipe = recipe_from_dict(tiny_recipe("mirnetv2", tmp_path / "train",
                                           model={"kwargs": {"n_feat": 8, "widht": 3}}))
-    with pytest.raises(UsageError, match=r"mirnetv2 has no argument 'widht' \(it takes .*n_feat"):
+    with pytest.raises(UsageError, match=r"model.kwargs: mirnetv2 has no argument 'widht' "
+                                         r"\(known: .*n_feat"):
         train(recipe, tmp_path / "run")
+    too_wide = apply_overrides(recipe, ["model.kwargs={n_feat = 0, chan_factor = 2.0}"])
+    with pytest.raises(UsageError, match="model.kwargs: n_feat=0: at least 1"):
+        train(too_wide, tmp_path / "run")
 
 
 def test_patch_larger_than_the_photos(tmp_path: Path) -> None:

@@ -1,11 +1,15 @@
-"""Validation: PSNR/SSIM of the network's output *and of its input*, and a picture.
+"""Validation during training: PSNR/SSIM of the network's output *and of its input* on
+the validation set, and a picture.
 
-Every process validates its share of the images (``rank::world``); the per-image
-figures are gathered in image order, so the means do not depend on the process count.
-``input_psnr`` / ``input_ssim`` measure the degraded input itself against the target:
-a model helps only when ``psnr`` beats ``input_psnr``. Each validation also writes
-``samples/val_ITERATION.png``: one row per image (input | output | target) for the first
-:data:`STRIP_IMAGES` validation images, centre crops of at most :data:`STRIP_CELL` px.
+The images are whole (cropped by the set, padded to the family's multiple by
+:func:`imgrestore.archs.restore`), run on the training device under the run's mixed
+precision, and measured with :mod:`imgrestore.training.metrics`. Every process validates
+its share of the images (``rank::world``); the per-image figures are gathered in image
+order, so the means do not depend on the process count. ``input_psnr`` / ``input_ssim``
+measure the degraded input itself against the target: a model helps only when ``psnr``
+beats ``input_psnr``. Each validation also writes ``samples/val_ITERATION.png``: one row
+per image (input | output | target) for the first :data:`STRIP_IMAGES` validation images,
+centre crops of at most :data:`STRIP_CELL` px.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from imgrestore import archs
-from imgrestore.training import dist, metrics
+from imgrestore import distributed as dist
+from imgrestore.files import replacing
+from imgrestore.training import metrics
 from imgrestore.training.data import ValSet
 from imgrestore.training.recipe import ValSection
 
@@ -38,7 +44,7 @@ class Validator:
         run_dir: Path,
     ) -> None:
         self.valset, self.v, self.ctx, self.run_dir = valset, section, ctx, run_dir
-        self.info = archs.FAMILIES[family]  # type: ignore[index]
+        self.family = archs.family(family)
         self._input: dict[int, tuple[float, float]] = {}
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,7 +67,7 @@ class Validator:
             inp = sample["input"][None].to(device)
             target = sample["target"][None].to(device)
             with autocast():
-                out = archs.restore(net, self.info, inp)
+                out = archs.restore(net, self.family, inp)
             before = as_target(inp, target)
             ref = self._prepare(target)
             got = self._prepare(out)
@@ -124,13 +130,8 @@ def write_strip(path: Path, rows: list[list[np.ndarray]], gap: int = 4) -> None:
             canvas[y : y + cell.shape[0], x : x + cell.shape[1]] = cell
             x += cell.shape[1] + gap
         y += max(c.shape[0] for c in row) + gap
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with replacing(path) as tmp:
         Image.fromarray(canvas).save(tmp, format="PNG")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 __all__ = ["SAMPLES_DIR", "STRIP_CELL", "STRIP_IMAGES", "Validator", "as_target",
