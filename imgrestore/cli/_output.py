@@ -35,6 +35,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from imgrestore.timing import MeanRate, format_duration
+
 if TYPE_CHECKING:
     from imgrestore.batch.plan import Job
     from imgrestore.batch.report import FileResult, Report
@@ -252,46 +254,86 @@ class BatchDisplay:
 
 
 class TrainDisplay:
-    """The live line of ``imgrestore train``: progress, speed, loss, learning rate, PSNR.
+    """What ``imgrestore train`` shows (on stderr): a progress bar on a terminal, plain
+    lines elsewhere.
 
     Implements the ``on_event`` callback of :func:`imgrestore.training.loop.train`.
+    Without a terminal (pipes, CI, ``nohup``) each ``train`` event (every
+    ``train.log_every`` iterations) is one line with the iteration, loss, rate, speed and
+    ETA, and each validation one line with ``psnr`` beside the input's own
+    ``input_psnr``. The ETA is the mean step time times the steps left
+    (:class:`imgrestore.timing.MeanRate`). Notices come through ``notify``, not here.
     """
 
-    def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), TextColumn("{task.fields[figures]}"),
-            console=stderr_console(),
-        )
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or stderr_console()
+        self.live = self.console.is_terminal
+        self.rate: MeanRate | None = None
+        self.total = 0
+        self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._figures: dict[str, str] = {}
-        self._start: tuple[float, int] = (0.0, 0)
 
     def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        import time
-
         if event == "start":
-            self._start = (time.perf_counter(), fields["iteration"])
-            if self._task is None:
-                self._progress.start()
-                self._task = self._progress.add_task(
-                    "train", total=fields["total"], completed=fields["iteration"], speed="",
-                    figures="",
-                )
+            self.total = fields["total"]
+            self.rate = MeanRate(self.total)
+            if self.live and self._progress is None:
+                self._start_bar(fields["iteration"])
+        elif event == "step" and self.rate is not None:
+            self.rate.update(fields["iteration"])
         elif event == "train":
             self._figures["loss"] = f"loss {fields['loss']:.4g}"
             self._figures["lr"] = f"lr {fields['lr']:.3g}"
+            if not self.live:
+                self.console.print(train_line(fields, self.total, self.rate), soft_wrap=True)
         elif event == "val":
             self._figures["psnr"] = f"PSNR {fields['psnr']:.2f} dB"
-        step = fields.get("iteration")
-        if self._task is not None and step is not None:
-            elapsed = time.perf_counter() - self._start[0]
-            rate = (step - self._start[1]) / elapsed if elapsed > 0 else 0.0
-            self._progress.update(self._task, completed=step, speed=f"{rate:.2f} it/s",
-                                  figures="  ".join(self._figures.values()))
+            if not self.live:
+                self.console.print(val_line(fields, self.total), soft_wrap=True)
+        if fields.get("iteration") is not None:
+            self._update_bar(fields["iteration"])
         if event == "end":
             self.close()
 
+    def _start_bar(self, done: int) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}  ETA {task.fields[eta]}  {task.fields[figures]}"),
+            console=self.console, transient=True,
+        )
+        self._task = self._progress.add_task("train", total=self.total, completed=done,
+                                             speed="", eta="-:--", figures="")
+        self._progress.start()
+
+    def _update_bar(self, done: int) -> None:
+        if self._progress is None or self._task is None or self.rate is None:
+            return
+        speed = self.rate.per_second
+        self._progress.update(
+            self._task, completed=done, speed=f"{speed:.2f} it/s" if speed else "",
+            eta=format_duration(self.rate.eta), figures="  ".join(self._figures.values()),
+        )
+
     def close(self) -> None:
-        self._progress.stop()  # idempotent
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def train_line(fields: dict[str, Any], total: int, rate: MeanRate | None) -> str:
+    """``train 40/300  loss 0.0412  lr 1.98e-04  1.23 it/s  ETA 3:31``."""
+    speed = rate.per_second if rate is not None else None
+    eta = rate.eta if rate is not None else None
+    return (f"train {fields['iteration']}/{total}  loss {fields['loss']:.4g}  "
+            f"lr {fields['lr']:.3g}  " + (f"{speed:.2f} it/s  " if speed else "")
+            + f"ETA {format_duration(eta)}")
+
+
+def val_line(fields: dict[str, Any], total: int) -> str:
+    """``val 40/300  psnr 29.41 dB (input 28.79, +0.62)  ssim 0.871 (input 0.80)  ...``."""
+    gain = fields["psnr"] - fields["input_psnr"]
+    strip = f"  -> {fields['strip']}" if fields.get("strip") else ""
+    return (f"val {fields['iteration']}/{total}  psnr {fields['psnr']:.2f} dB "
+            f"(input {fields['input_psnr']:.2f}, {gain:+.2f})  ssim {fields['ssim']:.3f} "
+            f"(input {fields['input_ssim']:.3f})  {fields['images']} images{strip}")

@@ -14,6 +14,7 @@ from rich.console import Console
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.cli import _output
 from imgrestore.cli._output import BatchDisplay, printable, shown
+from imgrestore.timing import MeanRate
 
 PACKAGE = Path(__file__).parents[2] / "imgrestore"
 
@@ -29,15 +30,18 @@ def test_lines_go_where_scripts_and_people_expect(capsys: pytest.CaptureFixture[
     assert err.splitlines() == ["wrote x.png", "licence: MIT [x]", "error: bad [thing]"]
 
 
-def test_train_display_follows_the_events(capsys: pytest.CaptureFixture[str]) -> None:
-    display = _output.TrainDisplay()
+def test_train_display_follows_the_events() -> None:
+    """On a terminal: a bar with the iteration, loss and PSNR."""
+    out = io.StringIO()
+    display = _output.TrainDisplay(Console(file=out, force_terminal=True, width=200))
     display("start", {"iteration": 0, "total": 4})
     display("train", {"iteration": 2, "loss": 0.5, "lr": 1e-3, "epoch": 1})
-    display("val", {"iteration": 2, "psnr": 30.25, "ssim": 0.9})
+    display("val", {"iteration": 2, "psnr": 30.25, "ssim": 0.9, "input_psnr": 28.0,
+                    "input_ssim": 0.8, "images": 1})
     time.sleep(0.01)
     display("end", {"iteration": 4, "best": {}})
     display.close()
-    err = capsys.readouterr().err
+    err = out.getvalue()
     assert "PSNR 30.25 dB" in err and "loss 0.5" in err and "4/4" in err
 
 
@@ -63,6 +67,36 @@ def test_download_bar_draws_on_a_terminal_and_notices_end_it(quiet: bool) -> Non
     silent("x: y.pth", 1, None)
     silent.close()
     assert silent._progress is None and piped.getvalue() == ""
+def test_train_display_without_a_terminal() -> None:
+    """Item 8 of #19: without a TTY nothing was printed until the end; now a line per
+    ``train`` and ``val`` event, with the speed and an ETA from the mean step time."""
+    out = io.StringIO()
+    display = _output.TrainDisplay(Console(file=out, force_terminal=False, width=200))
+    display("start", {"iteration": 0, "total": 40})
+    display("val", {"iteration": 0, "total": 40, "psnr": 28.35, "ssim": 0.8,
+                    "input_psnr": 28.79, "input_ssim": 0.81, "images": 3,
+                    "strip": "samples/val_000000.png"})
+    for it in range(1, 21):
+        display("step", {"iteration": it, "total": 40})
+    display("train", {"iteration": 20, "total": 40, "loss": 0.0412, "lr": 1.98e-4,
+                      "epoch": 1})
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ("val 0/40  psnr 28.35 dB (input 28.79, -0.44)  ssim 0.800 "
+                        "(input 0.810)  3 images  -> samples/val_000000.png")
+    assert lines[1].startswith("train 20/40  loss 0.0412  lr 0.000198  ")
+    assert " it/s  ETA " in lines[1] and "-:--" not in lines[1]
+    assert len(lines) == 2
+
+
+def test_train_line_formats() -> None:
+    rate = MeanRate(total=100, clock=iter([0.0, 10.0]).__next__)
+    rate.update(0)
+    rate.update(10)
+    assert _output.train_line({"iteration": 10, "loss": 0.5, "lr": 2e-4}, 100, rate) == (
+        "train 10/100  loss 0.5  lr 0.0002  1.00 it/s  ETA 1:30")
+    assert "(input 20.00, +5.00)" in _output.val_line(
+        {"iteration": 1, "psnr": 25.0, "ssim": 0.5, "input_psnr": 20.0, "input_ssim": 0.4,
+         "images": 1}, 2)
 
 
 def test_library_code_never_prints() -> None:
