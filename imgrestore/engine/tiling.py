@@ -7,9 +7,11 @@ the weight accumulator stay on the CPU in float32; only tiles travel.
 
 How tiles are planned and joined:
 
-* The image is reflect-padded bottom/right to the family's size multiple (as the official
-  demos do), and tile sizes and tile starts are multiples of it, so the network never pads
-  inside and its down-sampling grid is the same in every tile as in the whole image.
+* The image is reflect-padded by ``margin`` pixels on every side, so the networks' zero
+  padding never touches a photo pixel (compact models trained briefly leave a dark or
+  noisy frame there otherwise), then bottom/right to the family's size multiple (as the
+  official demos do). Tile sizes and tile starts are multiples of it, so the network never
+  pads inside and its down-sampling grid is the same in every tile as in the whole image.
 * Along each axis the number of tiles is chosen first, then one even tile size, so there
   is never a thin last tile (chaiNNer's auto-split idea).
 * Neighbouring tiles overlap by at least ``overlap`` pixels. In each overlap the outer
@@ -153,19 +155,21 @@ def tiled_forward(
     scale: int = 1,
     batch_size: int = 1,
     min_tile: int = 32,
+    margin: int = 0,
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """Run ``fn`` over ``image`` in feathered tiles and return the joined result.
 
     ``image`` is ``(C, H, W)`` float32 on the CPU; the result is ``(C', H * scale,
     W * scale)`` float32 on the CPU, not clamped. ``tile`` is the largest tile (``None`` /
-    ``0``: the whole image); ``batch_size`` tiles go through ``fn`` at once. Raises
+    ``0``: the whole image); ``batch_size`` tiles go through ``fn`` at once; ``margin``
+    reflected pixels are added on every side and cut off again. Raises
     :class:`~imgrestore.errors.DeviceError` when memory runs out even at ``min_tile``.
     """
     if image.dim() != 3:
         raise ValueError(f"expected a (C, H, W) tensor, got shape {tuple(image.shape)}")
     height, width = image.shape[-2:]
-    padded = pad_to_multiple(image[None], multiple)[0]
+    padded = pad_to_multiple(image[None], multiple, margin)[0]
     tile_h, tile_w = _tile_pair(tile, *padded.shape[-2:])
     tiles = [
         (sy, sx)
@@ -224,8 +228,9 @@ def tiled_forward(
                 progress(done, len(tiles))
     assert out is not None
     del padded
-    out = out[:, : height * scale, : width * scale]
-    return out.div_(weight_sum[: height * scale, : width * scale])
+    ys = slice(margin * scale, (margin + height) * scale)
+    xs = slice(margin * scale, (margin + width) * scale)
+    return out[:, ys, xs].div_(weight_sum[ys, xs])
 
 
 def _as_list(batch: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
