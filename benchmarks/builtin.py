@@ -53,7 +53,7 @@ def _noise(sigma: float) -> Callable[[Image, np.random.Generator], tuple[Image, 
 
 
 def _blur(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
-    from imgrestore.training.degrade import convolve, trajectory_kernel
+    from imgrestore.ops.degrade import convolve, trajectory_kernel
 
     kernel = trajectory_kernel(15, rng)
     blurred = convolve(clean, kernel) + rng.standard_normal(clean.shape).astype(np.float32) / 255
@@ -62,7 +62,7 @@ def _blur(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
 
 def _spec(spec: dict) -> Callable[[Image, np.random.Generator], tuple[Image, dict]]:
     def run(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
-        from imgrestore.training.degrade import degrade
+        from imgrestore.ops.degrade import degrade
 
         return degrade(spec, clean, rng).astype(np.float32), {}
 
@@ -106,7 +106,7 @@ def best_of(method: Callable[[Image, float], Image], grid: tuple[float, ...]) ->
     """``method`` with the grid value that scores best on this photo (an oracle choice)."""
 
     def run(x: Image, ctx: dict) -> Image:
-        from imgrestore.evaluation.metrics import psnr
+        from imgrestore.ops.metrics import psnr
 
         outs = [method(x, g) for g in grid]
         return max(outs, key=lambda out: psnr(np.clip(out, 0, 1), ctx["clean"]))
@@ -184,15 +184,14 @@ def run_task(
     """Mean (PSNR, SSIM, seconds per megapixel of output, saturation / clean) per method,
     and the built-in model's mean border ratio. Saturation is the mean over the photos
     over the clean photos' mean (a grey photo would make a per-photo ratio meaningless)."""
-    from imgrestore.engine import Restorer
-    from imgrestore.evaluation.metrics import border_ratio, mean_saturation, measure
+    from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.imaging import read_image
+    from imgrestore.ops.metrics import border_ratio, mean_saturation, measure
     from imgrestore.zoo.loading import load_model
 
     loaded = load_model(model, task=task.command,
                         scale=task.scale if task.command == "upscale" else None)
-    restorer = Restorer(loaded.net, loaded.spec, scale=task.scale, device="cpu",
-                        prefers_whole_image=loaded.prefers_whole_image)
+    restorer = Restorer.from_model(loaded, EngineOptions(device="cpu"))
     restorer(np.zeros((64, 64, 3), np.float32))  # warm-up: time the steady state
     scores: dict[str, list[tuple[float, ...]]] = {}
     ratios, saturations = [], []

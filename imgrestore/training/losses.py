@@ -61,16 +61,20 @@ def chroma(img: torch.Tensor) -> torch.Tensor:
 
 
 def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """Charbonnier on the colour differences plus on their magnitude (the chroma).
+    """Charbonnier on the colour differences, on their magnitude (the chroma), and on
+    each image's mean chroma.
 
     A per-pixel RGB loss is dominated by brightness errors and, where the colour of a
-    dark, noisy input is uncertain, is smallest for a greyish answer; the magnitude
-    term charges a washed-out colour as much as a wrong one.
+    dark, noisy input is uncertain, is smallest for a greyish answer. The magnitude term
+    charges a washed-out colour as much as a wrong one; the mean term gives a washed-out
+    image one consistent push back towards the clean image's saturation (per-pixel
+    terms largely cancel over noisy pixels).
     """
     cx, cy = chroma(x), chroma(y)
     mx = torch.sqrt((cx * cx).sum(1) + eps * eps)
     my = torch.sqrt((cy * cy).sum(1) + eps * eps)
-    return charbonnier(cx, cy, eps) + charbonnier(mx, my, eps)
+    means = charbonnier(mx.mean((1, 2)), my.mean((1, 2)), eps)
+    return charbonnier(cx, cy, eps) + charbonnier(mx, my, eps) + means
 
 
 def stage_sum(

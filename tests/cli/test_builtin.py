@@ -84,17 +84,18 @@ CASES = {
 
 
 def _builtin_restorer(task: str, scale: int):
-    from imgrestore.engine import Restorer
+    from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.zoo.loading import load_model
 
     loaded = load_model("builtin", task=task, scale=scale if task == "upscale" else None)
-    return Restorer(loaded.net, loaded.spec, scale=scale, device="cpu",
-                    prefers_whole_image=loaded.prefers_whole_image)
+    restorer = Restorer.from_model(loaded, EngineOptions(device="cpu"))
+    assert restorer.scale == scale
+    return restorer
 
 
 def _degraded_fixture(spec: dict, fixture: Path = FIXTURE) -> tuple[np.ndarray, np.ndarray]:
     from imgrestore.imaging import read_image
-    from imgrestore.training.degrade import degrade
+    from imgrestore.ops.degrade import degrade
 
     clean = read_image(fixture).pixels
     return clean, np.ascontiguousarray(degrade(spec, clean, np.random.default_rng(0)),
@@ -104,7 +105,7 @@ def _degraded_fixture(spec: dict, fixture: Path = FIXTURE) -> tuple[np.ndarray, 
 def test_builtin_improves_a_degraded_real_photo() -> None:
     """The fixture, degraded with each task's training degradation (seeded): each
     built-in model must beat the degraded input."""
-    from imgrestore.evaluation.metrics import psnr
+    from imgrestore.ops.metrics import psnr
 
     gains, wanted = {}, {}
     for (task, scale), (spec, least) in CASES.items():
@@ -125,7 +126,7 @@ def test_no_builtin_leaves_a_frame_at_the_image_border() -> None:
     as good on its outermost 4 pixels, relative to its interior, as the same pixels
     restored inside the whole crop (issue 18: the low-light model left a dark frame, 1.27
     on this measure before the engine's reflected margin, 0.99 with it)."""
-    from imgrestore.evaluation.metrics import border_ratio
+    from imgrestore.ops.metrics import border_ratio
 
     context = 16  # output pixels of real neighbours around the centre in the whole run
     ratios = {}

@@ -196,7 +196,8 @@ def test_progress_is_reported_per_tile() -> None:
     restorer = Restorer(LocalNet().eval(), _local_arch(), device="cpu", tile=32, overlap=8)
     restorer(noisy_image(64, 90), progress=lambda d, t: calls.append((d, t)))
     total = calls[-1][1]
-    assert calls == [(i, total) for i in range(1, total + 1)] and total == 3 * 4
+    # 80 x 108 with the reflected margins (8 px a side): 3 x 5 tiles of 32 px.
+    assert calls == [(i, total) for i in range(1, total + 1)] and total == 3 * 5
 
 
 def test_bad_tile_options_are_usage_errors() -> None:
@@ -310,3 +311,28 @@ def test_compile_option_gives_the_same_result() -> None:
     except Exception as error:  # no C++ compiler for inductor on this machine
         pytest.skip(f"torch.compile unavailable here: {type(error).__name__}")
     np.testing.assert_allclose(compiled, eager, atol=1e-5)
+
+
+def test_from_model_takes_the_models_facts_and_the_options() -> None:
+    from imgrestore.engine.options import EngineOptions
+    from imgrestore.zoo.loading import load_model
+
+    loaded = load_model("builtin_enhance")
+    options = EngineOptions.parse(device="cpu", tile="96", tile_overlap=8, max_memory="1G")
+    restorer = Restorer.from_model(loaded, options)
+    assert (restorer.device.type, restorer.precision) == ("cpu", "fp32")
+    assert (restorer.tile, restorer.overlap, restorer.max_memory) == (96, 8, 1024**3)
+    assert restorer.prefers_whole_image and restorer.scale == 1
+    upscaler = Restorer.from_model(load_model("builtin_upscale_x2"), EngineOptions(device="cpu"))
+    image = smooth_image(40, 48)
+    assert upscaler(image).shape == (80, 96, 3)
+
+
+@needs_cuda
+def test_from_model_runs_the_familys_half_precision_on_cuda() -> None:
+    from imgrestore.engine.options import EngineOptions
+    from imgrestore.zoo.loading import load_model
+
+    restorer = Restorer.from_model(load_model("builtin_denoise"), EngineOptions(device="cuda"))
+    assert restorer.precision == "fp16"
+    assert np.isfinite(restorer(smooth_image(64, 64))).all()

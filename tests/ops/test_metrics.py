@@ -7,7 +7,7 @@ import pytest
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from imgrestore.evaluation.metrics import (
+from imgrestore.ops.metrics import (
     border_ratio,
     mean_saturation,
     measure,
