@@ -107,6 +107,9 @@ class LossSection:
     eps: float = 1e-3
     #: Weight of MPRNet's edge loss (0.05 in MPRNet deblurring/deraining; 0 = off).
     edge_weight: float = 0.0
+    #: Weight of the colour term (Charbonnier on BT.601 colour differences and on their
+    #: magnitude; keeps the colour of low-light enhancement; 0 = off).
+    color_weight: float = 0.0
     #: Clamp outputs to [0, 1] before the loss (MPRNet/MIRNet denoising).
     clamp: bool = False
     #: Networks returning several stages (MPRNet): ``sum`` all, or only the ``final``.
