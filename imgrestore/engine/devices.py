@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import Literal
 
@@ -100,20 +103,65 @@ def select_precision(
             "use fp32, or bf16 on a recent CPU"
         )
     if not supports_precision(device, requested):
+        if device.type == "cpu":
+            raise DeviceError(
+                "precision bf16: this CPU has no native bf16 instructions (AMX, AVX512-BF16 "
+                "or Arm BF16), so it would only be emulated, slower than fp32; use fp32"
+            )
         raise DeviceError(f"device {device}: precision {requested} is not supported here")
     return requested  # type: ignore[return-value]
 
 
 def supports_precision(device: torch.device, precision: str) -> bool:
-    """Whether ``device`` can run ``precision`` (fp16 never on the CPU)."""
+    """Whether ``device`` runs ``precision`` natively (fp16 never on the CPU; bf16 on the
+    CPU only with native bf16 instructions, see :func:`cpu_bf16`)."""
     if precision == "fp32":
         return True
     if device.type == "cpu":
-        return precision == "bf16"
+        return precision == "bf16" and cpu_bf16() is not None
     if device.type == "cuda" and precision == "bf16":
         return torch.cuda.is_bf16_supported()
     # bf16 on MPS needs macOS 14 and is patchy; fp16 is its fast path.
     return not (device.type == "mps" and precision == "bf16")
+
+
+@functools.cache
+def cpu_bf16() -> str | None:
+    """The native bf16 instructions of this CPU (``'AMX'``, ``'AVX512-BF16'``, ``'Arm BF16'``),
+    or None where bf16 would only be emulated (then it is slower than fp32)."""
+    cpu = getattr(torch, "cpu", None)
+    if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+        return "AMX"
+    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "AVX512-BF16"
+    flags = _cpu_flags()
+    if "amx_bf16" in flags:
+        return "AMX"
+    if "avx512_bf16" in flags:
+        return "AVX512-BF16"
+    if "bf16" in flags:  # Arm: Linux "Features: ... bf16", macOS hw.optional.arm.FEAT_BF16
+        return "Arm BF16"
+    return None
+
+
+def _cpu_flags() -> set[str]:
+    """CPU feature flags from /proc/cpuinfo (Linux) or sysctl (macOS); empty if unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip().lower() in ("flags", "features"):
+                    return set(value.split())
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "hw.optional.arm.FEAT_BF16"],
+                                 capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        return {"bf16"} if out.stdout.strip() == "1" else set()
+    return set()
 
 
 def parse_memory(text: str | int | None) -> int | None:
