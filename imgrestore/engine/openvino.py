@@ -50,7 +50,7 @@ KEEP_SHAPES = 12
 _EXAMPLE_SIDE = 64
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailableError(RuntimeError):
     """OpenVINO is not installed, or could not convert or compile this network."""
 
 
@@ -116,7 +116,7 @@ class OpenVINOForward:
     family's size multiple (the tiler's tiles); the result is the network's final image,
     float32, as :func:`imgrestore.archs.restore` would return it.
 
-    Raises :class:`BackendUnavailable` when OpenVINO is missing or cannot convert ``net``.
+    Raises :class:`BackendUnavailableError` when OpenVINO is missing or cannot convert ``net``.
     """
 
     def __init__(
@@ -133,9 +133,9 @@ class OpenVINOForward:
     ) -> None:
         version = runtime_version()
         if version is None:
-            raise BackendUnavailable("the openvino package is not installed")
+            raise BackendUnavailableError("the openvino package is not installed")
         if precision not in OV_PRECISIONS:
-            raise BackendUnavailable(f"precision {precision} is not available with OpenVINO")
+            raise BackendUnavailableError(f"precision {precision} is not available with OpenVINO")
         import openvino as ov
 
         self._ov = ov
@@ -195,7 +195,7 @@ class OpenVINOForward:
         try:
             compiled = self._core.compile_model(model, "CPU", self.config)
         except Exception as error:
-            raise BackendUnavailable(f"OpenVINO could not compile {shape}: {error}") from error
+            raise BackendUnavailableError(f"OpenVINO could not compile {shape}: {error}") from error
         with contextlib.suppress(OSError):
             _atomic_write(blob, _blob_bytes(compiled.export_model()))
             self._evict()
@@ -229,7 +229,8 @@ class OpenVINOForward:
                     input=[ov.PartialShape([1, self.in_channels, -1, -1])],
                 )
         except Exception as error:
-            raise BackendUnavailable(f"OpenVINO could not convert the network: {error}") from error
+            message = f"OpenVINO could not convert the network: {error}"
+            raise BackendUnavailableError(message) from error
 
     def _save(self, model: Any, xml: Path) -> None:
         """Write ``model.xml``/``.bin`` atomically (a temporary folder, then renames)."""
@@ -282,4 +283,4 @@ def _quiet_tracer():
         yield
 
 
-__all__ = ["BackendUnavailable", "OpenVINOForward", "model_digest", "runtime_version"]
+__all__ = ["BackendUnavailableError", "OpenVINOForward", "model_digest", "runtime_version"]
