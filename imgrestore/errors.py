@@ -52,3 +52,8 @@ class UsageError(ImgRestoreError):
     """Options that cannot work together, or an output that would overwrite an input."""
 
     exit_code = ExitCode.USAGE
+
+
+class NonFiniteOutputError(ImgRestoreError):
+    """The network gave NaN or infinite values, even recomputed in fp32: that file fails
+    (instead of being written black)."""

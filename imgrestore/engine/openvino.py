@@ -112,9 +112,9 @@ class _FinalImage(torch.nn.Module):
 class OpenVINOForward:
     """``fn(batch) -> batch`` running ``net`` through OpenVINO on the CPU, tile by tile.
 
-    ``batch`` is ``(N, C, H, W)`` float32 on the CPU with ``H`` and ``W`` multiples of the
-    family's size multiple (the tiler's tiles); the result is the network's final image,
-    float32, as :func:`imgrestore.archs.restore` would return it.
+    ``batch`` is ``(N, C, H, W)`` float32 on the CPU (padded to ``multiple`` like
+    :func:`imgrestore.archs.restore` does; the tiler's tiles already are); the result is the
+    network's final image, float32, cropped back to ``H x W``.
 
     Raises :class:`BackendUnavailableError` when OpenVINO is missing or cannot convert ``net``.
     """
@@ -125,6 +125,7 @@ class OpenVINOForward:
         *,
         in_channels: int,
         returns_stages: bool,
+        multiple: int = 1,
         precision: str,
         cache_dir: Path,
         threads: int | None = None,
@@ -142,6 +143,7 @@ class OpenVINOForward:
         self._core = ov.Core()
         self.net = _FinalImage(net, returns_stages).eval()
         self.in_channels = in_channels
+        self.multiple = multiple
         self.precision = precision
         self.name = name
         self.notify = notify or (lambda message: None)
@@ -158,13 +160,22 @@ class OpenVINOForward:
 
     # --- the forward ------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Convert the network now (or read it from the cache), not at the first tile."""
+        with self._lock:
+            self._network()
+
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        from imgrestore.archs.sizing import pad_to_multiple
+
+        h, w = batch.shape[-2:]
+        padded = pad_to_multiple(batch.float(), self.multiple)
         outs = []
-        for tile in batch.float().unbind(0):
+        for tile in padded.unbind(0):
             compiled = self.compiled_for((1, *tile.shape))
             result = compiled(tile[None].contiguous().numpy())
             outs.append(torch.from_numpy(next(iter(result.values())).copy()))
-        return torch.cat(outs, 0)
+        return torch.cat(outs, 0)[..., :h, :w]
 
     def compiled_for(self, shape: tuple[int, ...]) -> Any:
         """The compiled model for input ``shape`` (from memory, the disk cache, or compiled)."""

@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from imgrestore import archs
+from imgrestore.engine import allocator
+from imgrestore.engine.backends import choose_backend, make_backend
 from imgrestore.engine.devices import (
     DTYPES,
     memory_budget,
@@ -26,8 +28,9 @@ from imgrestore.engine.devices import (
     select_device,
     select_precision,
 )
+from imgrestore.engine.openvino import BackendUnavailableError
 from imgrestore.engine.tiling import Progress, TileSize, round_to_multiple, tiled_forward
-from imgrestore.errors import UsageError
+from imgrestore.errors import DeviceError, NonFiniteOutputError, UsageError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -49,6 +52,11 @@ FORWARD_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType(
 _FAMILY_DEFAULT: Mapping[str, float] = MappingProxyType(
     {"mprnet": 9600.0, "mirnet": 5000.0, "mirnetv2": 5000.0}
 )
+#: Backends by device type, fastest first (benchmarks/official.py: OpenVINO takes 0.5-0.65x
+#: the time of eager PyTorch at fp32 on the CPU for every family, 0.1-0.2x in bf16).
+DECLARED_BACKENDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"cpu": ("openvino", "torch")}
+)
 #: Tiles per forward at most, when several fit in memory.
 MAX_BATCH = 8
 #: Smallest tile tried after out-of-memory errors, in pixels.
@@ -60,6 +68,13 @@ def forward_bytes_per_pixel(arch: archs.ArchSpec) -> float:
     return FORWARD_BYTES_PER_PIXEL.get(
         arch.name, FORWARD_BYTES_PER_PIXEL.get(arch.family, _FAMILY_DEFAULT[arch.family])
     )
+
+
+def compiled_cache_dir() -> Path:
+    """Where compiled networks are kept: ``$IMGRESTORE_HOME/compiled``."""
+    from imgrestore.zoo.cache import home
+
+    return home() / "compiled"
 
 
 def fit_tile(height: int, width: int, max_pixels: float, multiple: int) -> tuple[int, int] | None:
@@ -94,7 +109,7 @@ def memory_format(family: str, device: torch.device) -> torch.memory_format:
 class Restorer:
     """A network ready to restore images of any size on one device.
 
-    The network is prepared once (eval, device, channels-last, optional ``torch.compile``);
+    The network is prepared once (eval, device, layout, backend, optional ``torch.compile``);
     each call is independent (no per-image state), so one ``Restorer`` can serve a batch.
 
     Args:
@@ -102,8 +117,8 @@ class Restorer:
         arch: its configuration (size multiple, channels, scales, pre-upsampling).
         scale: output scale; must be one of ``arch.scales``.
         device: ``auto | cpu | cuda | cuda:N | mps``.
-        precision: ``auto | fp32 | fp16 | bf16``; any tile whose low-precision output is not
-            finite is recomputed in fp32.
+        precision: ``auto | fp32 | fp16 | bf16``; any tile whose output is not finite is
+            recomputed by torch in fp32, and one still not finite fails the image.
         tile: ``'auto'`` (largest tile that fits the memory budget), ``0`` (whole image),
             or a tile size in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
@@ -116,6 +131,13 @@ class Restorer:
         prefers_whole_image: the model is a global operation (e.g. tone enhancement): on the
             CPU it may use the full RAM budget so the image is tiled only when it must be.
         bytes_per_pixel: override the forward memory estimate used by ``tile='auto'``.
+        backend: ``auto | torch | openvino`` (see :mod:`imgrestore.engine.backends`);
+            ``auto`` falls back to torch, with one line to ``notify``, when OpenVINO
+            cannot convert the network.
+        backends: the backends declared for this network on ``device``, fastest first
+            (``None``: :data:`DECLARED_BACKENDS`).
+        notify: receives one-line notices (a first conversion, a fallback).
+        cache_dir: where compiled networks are kept (default ``$IMGRESTORE_HOME/compiled``).
     """
 
     def __init__(
@@ -134,6 +156,10 @@ class Restorer:
         safe_precisions: Sequence[str] = ("fp32",),
         prefers_whole_image: bool = False,
         bytes_per_pixel: float | None = None,
+        backend: str = "auto",
+        backends: Sequence[str] | None = None,
+        notify: Callable[[str], None] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         if scale not in arch.scales:
             allowed = ", ".join(str(s) for s in arch.scales)
@@ -153,11 +179,20 @@ class Restorer:
         self.prefers_whole_image = prefers_whole_image
         self.bytes_per_pixel = bytes_per_pixel or forward_bytes_per_pixel(arch)
         self.memory_format = memory_format(arch.family, self.device)
-        net = net.eval().to(self.device, memory_format=self.memory_format)
-        for p in net.parameters():
-            p.requires_grad_(False)
-        self.net = net
-        self._run = torch.compile(net) if compile else net
+        self.notify = notify or (lambda message: None)
+        self.cache_dir = Path(cache_dir) if cache_dir else compiled_cache_dir()
+        allocator.configure()
+        declared = DECLARED_BACKENDS.get(self.device.type, ("torch",)) if backends is None \
+            else backends
+        self.backend = choose_backend(backend, self.device, declared, compile=compile)
+        self._auto_backend = backend.strip().lower() == "auto"
+        self._torch, self._run = make_backend(
+            self.backend, net, arch, self.device, self.memory_format, precision=self.precision,
+            compile=compile, cache_dir=self.cache_dir, notify=self.notify,
+        )
+        self.net = self._torch.net
+        if self.backend == "openvino":
+            self._guard(self._run.prepare)
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Restore ``image`` (float32 H x W x C in [0, 1], C = the network's input channels).
@@ -185,30 +220,42 @@ class Restorer:
             min_tile=max(MIN_TILE, 4 * self.arch.multiple_of),
             progress=progress or self.progress,
         )
-        return out.clamp_(0, 1).permute(1, 2, 0).contiguous().numpy()
+        result = out.clamp_(0, 1).permute(1, 2, 0).contiguous().numpy()
+        del out, x
+        allocator.release()  # memory is reused within an image, given back between images
+        return result
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """The network on a CPU float32 batch of tiles, returned as CPU float32.
 
-        In low precision, any tile whose output is not finite is recomputed in fp32.
+        Any tile whose output is not finite is recomputed by torch in fp32 (unless that
+        is what gave it); one still not finite fails the image
+        (:class:`~imgrestore.errors.NonFiniteOutputError`).
         """
-        with torch.inference_mode():
-            x = batch.to(self.device).contiguous(memory_format=self.memory_format)
-            y = self._forward(x, self.precision)
-            if self.precision != "fp32":
-                bad = ~torch.isfinite(y).flatten(1).all(1)
-                if bool(bad.any()):
-                    y[bad] = self._forward(x[bad], "fp32")
-            return y.cpu()
+        y = self._guard(self._run, batch)
+        bad = ~torch.isfinite(y).flatten(1).all(1)
+        if bool(bad.any()) and (self.backend, self.precision) != ("torch", "fp32"):
+            y[bad] = self._torch(batch[bad], "fp32")
+            bad = ~torch.isfinite(y).flatten(1).all(1)
+        if bool(bad.any()):
+            raise NonFiniteOutputError(
+                f"{self.arch.name} gave NaN or infinite values even in fp32; not written "
+                "(the model's weights are unusable for this image)"
+            )
+        return y
 
-    def _forward(self, x: torch.Tensor, precision: str) -> torch.Tensor:
-        cast = (
-            torch.autocast(self.device.type, dtype=DTYPES[precision])
-            if precision != "fp32"
-            else nullcontext()
-        )
-        with cast:
-            return archs.restore(self._run, self.arch, x).float()
+    def _guard(self, fn: Callable, *args: object) -> torch.Tensor:
+        """``fn(*args)``; when OpenVINO cannot convert or compile, torch takes over with one
+        line (``backend='auto'``) or the run stops with a :class:`DeviceError`."""
+        try:
+            return fn(*args)
+        except BackendUnavailableError as error:
+            if not self._auto_backend:
+                raise DeviceError(f"{self.arch.name}: backend openvino: {error}") from error
+            self.notify(f"{self.arch.name}: OpenVINO failed ({error}); running on PyTorch")
+            self.backend = "torch"
+            self._run = lambda batch: self._torch(batch, self.precision)
+            return self._run(*args[:1]) if args else None
 
     def plan_tile(self, height: int, width: int) -> TileSize:
         """The tile size for a network input of ``height x width`` (None: whole image)."""
