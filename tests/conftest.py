@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ImportError:  # torch-free parts can still be tested
         return
     torch.set_num_threads(2)
+
+
+#: Tests run the torch backend unless they ask for another (tests/engine/test_backends.py,
+#: and the CLI tests of the default path): OpenVINO converts every new network once, which
+#: would add minutes to a suite that builds many.
+os.environ.setdefault("IMGRESTORE_BACKEND", "torch")

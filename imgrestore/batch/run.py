@@ -51,6 +51,7 @@ class EngineOptions:
     tile_overlap: int = 32
     max_memory: str | None = None
     compile: bool = False
+    backend: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,8 @@ class Chain:
                 Restorer(
                     loaded.net, loaded.spec, scale=loaded.scale, device=device,
                     precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-                    max_memory=opts.max_memory, compile=opts.compile,
-                    prefers_whole_image=loaded.prefers_whole_image,
+                    max_memory=opts.max_memory, compile=opts.compile, backend=opts.backend,
+                    prefers_whole_image=loaded.prefers_whole_image, notify=notify,
                 )
             )
         self.strength = request.strength

@@ -75,8 +75,8 @@ def eval_command(
         "--quantize", help="Round restorations to 8 bits first, as if saved as 8-bit files.",
         rich_help_panel=_MEASURE)] = False,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write scores per image and the summary as JSON ('-': stdout).",
         rich_help_panel=_OUT)] = None,
@@ -112,7 +112,8 @@ def eval_command(
         max_pixels=max_pixels,
         engine=EngineOptions(device=device, precision=precision,
                              tile=tile if tile == "auto" else int(tile),
-                             tile_overlap=tile_overlap, max_memory=max_memory, compile=compile),
+                             tile_overlap=tile_overlap, max_memory=max_memory, compile=compile,
+                             backend=backend),
     )
     err = stderr_console()
 

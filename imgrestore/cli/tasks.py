@@ -82,8 +82,9 @@ def restore(
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False, format: opt.Format = None,
+    quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
@@ -99,8 +100,9 @@ def deblur(
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False, format: opt.Format = None,
+    quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
@@ -140,6 +142,7 @@ class TaskOptions:
     quiet: bool
     verbose: bool
     dual_pixel: bool = False
+    backend: str = "auto"
 
 
 def build_request(task: str, o: TaskOptions) -> Request:
@@ -172,7 +175,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
         engine=EngineOptions(
             device=o.device, precision=o.precision,
             tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
-            max_memory=o.max_memory, compile=o.compile,
+            max_memory=o.max_memory, compile=o.compile, backend=o.backend,
         ),
     )
 

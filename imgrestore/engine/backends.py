@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 BACKENDS: tuple[str, ...] = ("auto", "torch", "openvino")
 Forward = Callable[[torch.Tensor], torch.Tensor]
 ENV_INDUCTOR_CACHE = "TORCHINDUCTOR_CACHE_DIR"
+#: What ``auto`` means when set (``torch`` or ``openvino``), e.g. to keep one backend in tests.
+ENV_BACKEND = "IMGRESTORE_BACKEND"
 
 
 def choose_backend(
@@ -44,10 +46,17 @@ def choose_backend(
     *, compile: bool = False,
 ) -> str:
     """The backend to use: ``requested``, or for ``auto`` the first of ``declared`` (the
-    family's choice for this device type, fastest first) that can run here."""
+    family's choice for this device type, fastest first) that can run here
+    (``$IMGRESTORE_BACKEND``, when set, says what ``auto`` means)."""
     requested = requested.strip().lower()
     if requested not in BACKENDS:
         raise UsageError(f"unknown backend {requested!r}; use {', '.join(BACKENDS)}")
+    if requested == "auto" and not compile:
+        configured = os.environ.get(ENV_BACKEND, "").strip().lower() or "auto"
+        if configured not in BACKENDS:
+            raise UsageError(f"{ENV_BACKEND}={configured}: use {', '.join(BACKENDS)}")
+        if configured == "torch" or (configured == "openvino" and device.type == "cpu"):
+            requested = configured
     if requested == "openvino":
         if compile:
             raise UsageError("--compile applies to the torch backend, not openvino")

@@ -232,11 +232,12 @@ class Restorer:
         is what gave it); one still not finite fails the image
         (:class:`~imgrestore.errors.NonFiniteOutputError`).
         """
-        y = self._guard(self._run, batch)
-        bad = ~torch.isfinite(y).flatten(1).all(1)
-        if bool(bad.any()) and (self.backend, self.precision) != ("torch", "fp32"):
-            y[bad] = self._torch(batch[bad], "fp32")
+        with torch.inference_mode():
+            y = self._guard(self._run, batch)
             bad = ~torch.isfinite(y).flatten(1).all(1)
+            if bool(bad.any()) and (self.backend, self.precision) != ("torch", "fp32"):
+                y[bad] = self._torch(batch[bad], "fp32")
+                bad = ~torch.isfinite(y).flatten(1).all(1)
         if bool(bad.any()):
             raise NonFiniteOutputError(
                 f"{self.arch.name} gave NaN or infinite values even in fp32; not written "

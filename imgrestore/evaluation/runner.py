@@ -182,7 +182,7 @@ def _load_models(
         restorer = Restorer(
             loaded.net, loaded.spec, scale=loaded.scale, device=opts.device,
             precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-            max_memory=opts.max_memory, compile=opts.compile,
+            max_memory=opts.max_memory, compile=opts.compile, backend=opts.backend,
             prefers_whole_image=loaded.prefers_whole_image,
         )
         models.append(_Model(label, restorer))
