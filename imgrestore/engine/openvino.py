@@ -6,8 +6,9 @@ frontend converts the module directly (TorchScript trace; no ONNX file, no extra
 
 How:
 
-1. The network is traced once with free height and width and converted to OpenVINO's
-   model format, kept as ``model.xml``/``model.bin``.
+1. The network is traced once (TorchScript, as OpenVINO does for modules; ``torch.export``
+   where tracing fails) with free height and width and converted to OpenVINO's model
+   format, kept as ``model.xml``/``model.bin``.
 2. The tiler cuts equal tiles, so each tile shape is compiled statically
    (``reshape`` to ``1 x C x H x W``, then ``compile_model`` with the precision set
    explicitly: OpenVINO would otherwise pick bf16 by itself on AMX CPUs). The compiled
@@ -28,6 +29,7 @@ used are removed).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import os
@@ -77,15 +79,16 @@ def model_digest(net: nn.Module) -> str:
     for name, tensor in net.state_dict().items():
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)}\n".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
+@functools.cache
 def cpu_signature() -> str:
     """A short name for this CPU's kind (compiled models are specific to it)."""
     from imgrestore.engine.devices import cpu_bf16
 
-    name = platform.processor() or platform.machine()
+    name = platform.machine()
     with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="ascii",
                                              errors="replace") as f:
         for line in f:
@@ -131,6 +134,7 @@ class OpenVINOForward:
         threads: int | None = None,
         notify: Callable[[str], None] | None = None,
         name: str = "network",
+        keep_shapes: int = KEEP_SHAPES,
     ) -> None:
         version = runtime_version()
         if version is None:
@@ -146,6 +150,7 @@ class OpenVINOForward:
         self.multiple = multiple
         self.precision = precision
         self.name = name
+        self.keep_shapes = keep_shapes
         self.notify = notify or (lambda message: None)
         self.config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": OV_PRECISIONS[precision],
@@ -206,7 +211,8 @@ class OpenVINOForward:
         try:
             compiled = self._core.compile_model(model, "CPU", self.config)
         except Exception as error:
-            raise BackendUnavailableError(f"OpenVINO could not compile {shape}: {error}") from error
+            message = f"could not compile a {'x'.join(map(str, shape))} tile: {one_line(error)}"
+            raise BackendUnavailableError(message) from error
         with contextlib.suppress(OSError):
             _atomic_write(blob, _blob_bytes(compiled.export_model()))
             self._evict()
@@ -230,18 +236,29 @@ class OpenVINOForward:
         return self._model
 
     def _convert(self) -> Any:
+        """Trace the network (OpenVINO's own way for modules; several times faster than
+        ``torch.export``, which is the fallback where TorchScript tracing fails)."""
         ov = self._ov
-        example = torch.rand(1, self.in_channels, _EXAMPLE_SIDE, _EXAMPLE_SIDE)
-        try:
-            with torch.no_grad(), _quiet_tracer():
-                traced = torch.jit.trace(self.net, example, check_trace=False)
-                return ov.convert_model(
-                    traced, example_input=example,
-                    input=[ov.PartialShape([1, self.in_channels, -1, -1])],
-                )
-        except Exception as error:
-            message = f"OpenVINO could not convert the network: {error}"
-            raise BackendUnavailableError(message) from error
+        side = max(_EXAMPLE_SIDE, 8 * self.multiple)
+        example = torch.rand(1, self.in_channels, side, side)
+        free = ov.PartialShape([1, self.in_channels, -1, -1])
+        with torch.no_grad(), _quiet_tracer():
+            try:
+                captured = _trace(self.net, example)
+                if captured is not None:
+                    return ov.convert_model(captured, example_input=example, input=[free])
+                return ov.convert_model(self._export(example))
+            except Exception as error:
+                message = f"could not convert the network: {one_line(error)}"
+                raise BackendUnavailableError(message) from error
+
+    def _export(self, example: torch.Tensor) -> Any:
+        """``torch.export`` with height and width free in multiples of the size multiple."""
+        dims = {
+            axis: torch.export.Dim(name, min=1, max=4096) * self.multiple
+            for axis, name in ((2, "height"), (3, "width"))
+        }
+        return torch.export.export(self.net, (example,), dynamic_shapes={"x": dims})
 
     def _save(self, model: Any, xml: Path) -> None:
         """Write ``model.xml``/``.bin`` atomically (a temporary folder, then renames)."""
@@ -260,8 +277,29 @@ class OpenVINOForward:
     def _evict(self) -> None:
         blobs = sorted(self.folder.glob("*.blob"), key=lambda p: p.stat().st_mtime,
                        reverse=True)
-        for old in blobs[KEEP_SHAPES:]:
+        for old in blobs[self.keep_shapes:]:
             old.unlink(missing_ok=True)
+
+
+def _trace(net: torch.nn.Module, example: torch.Tensor) -> Any:
+    """The TorchScript trace of ``net``, or None where tracing fails (or is gone)."""
+    trace = getattr(getattr(torch, "jit", None), "trace", None)
+    if trace is None:
+        return None
+    try:
+        return trace(net, example, check_trace=False)
+    except Exception:
+        return None
+
+
+def one_line(error: BaseException) -> str:
+    """The informative line of an OpenVINO error (its messages start with a source location)."""
+    lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
+    for line in lines:
+        if "aten::" in line or "operation" in line.lower():
+            return line[:200]
+    useful = [line for line in lines if not line.startswith("Check ")]
+    return (useful or lines or [type(error).__name__])[-1][:200]
 
 
 def _blob_bytes(exported: Any) -> bytes:
