@@ -9,7 +9,8 @@ built once per :class:`~imgrestore.engine.restorer.Restorer`.
   through pinned memory with non-blocking copies.
 * ``openvino`` — :class:`~imgrestore.engine.openvino.OpenVINOForward` (CPU only).
 * ``auto`` — the first backend the family declares for the device (fastest first, from
-  measurement) that is installed; ``--compile`` asks for torch.
+  measurement) that is installed, OpenVINO on x86-64 CPUs only (where it was measured);
+  ``--compile`` asks for torch.
 
 >>> choose_backend("auto", torch.device("cpu"), declared=("openvino", "torch"))
 'openvino'
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 BACKENDS: tuple[str, ...] = ("auto", "torch", "openvino")
 Forward = Callable[[torch.Tensor], torch.Tensor]
 ENV_INDUCTOR_CACHE = "TORCHINDUCTOR_CACHE_DIR"
+#: CPU architectures on which OpenVINO was measured faster than PyTorch
+#: (benchmarks/official.py); elsewhere ``auto`` keeps torch, ``--backend openvino`` works.
+MEASURED_CPUS = frozenset({"x86_64", "amd64"})
 #: What ``auto`` means when set (``torch`` or ``openvino``), e.g. to keep one backend in tests.
 ENV_BACKEND = "IMGRESTORE_BACKEND"
 
@@ -71,7 +76,8 @@ def choose_backend(
     for name in declared:
         if name == "torch":
             return name
-        if name == "openvino" and device.type == "cpu" and openvino.runtime_version():
+        if (name == "openvino" and device.type == "cpu" and openvino.runtime_version()
+                and platform.machine().lower() in MEASURED_CPUS):
             return name
     return "torch"
 

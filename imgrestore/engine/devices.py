@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 import torch
@@ -134,7 +134,11 @@ def cpu_bf16() -> str | None:
         return "AMX"
     if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
         return "AVX512-BF16"
-    flags = _cpu_flags()
+    return bf16_instructions(_cpu_flags())
+
+
+def bf16_instructions(flags: Collection[str]) -> str | None:
+    """The native bf16 instructions among CPU feature ``flags`` (``/proc/cpuinfo`` names)."""
     if "amx_bf16" in flags:
         return "AMX"
     if "avx512_bf16" in flags:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import platform
 
 import pytest
 import torch
 
 from imgrestore import archs
-from imgrestore.engine.backends import TorchForward, choose_backend, to_cpu, to_device
+from imgrestore.engine.backends import (
+    MEASURED_CPUS,
+    TorchForward,
+    choose_backend,
+    to_cpu,
+    to_device,
+)
 from imgrestore.engine.openvino import runtime_version
 from imgrestore.errors import DeviceError, UsageError
 
@@ -16,7 +23,10 @@ from .conftest import LocalNet
 
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)
-needs_openvino = pytest.mark.skipif(runtime_version() is None, reason="openvino not installed")
+needs_openvino = pytest.mark.skipif(
+    runtime_version() is None or platform.machine().lower() not in MEASURED_CPUS,
+    reason="openvino is not installed or not measured on this CPU",
+)
 
 
 @pytest.fixture

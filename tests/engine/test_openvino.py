@@ -206,3 +206,29 @@ def test_missing_precision_is_refused() -> None:
     with pytest.raises(BackendUnavailableError, match="fp16"):
         OpenVINOForward(LocalNet(), in_channels=3, returns_stages=False, precision="fp16",
                         cache_dir=Path("unused"))
+
+
+class _FragileInBf16(nn.Module):
+    """Finite in fp32; infinite where the input is rounded to bf16 (0.5 + 2**-10 -> 0.5)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.eye(3)[:, :, None, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1e-4 / (self.conv(x) - 0.5)
+
+
+@pytest.mark.skipif(cpu_bf16() is None, reason="this CPU has no native bf16")
+def test_non_finite_bf16_tiles_are_redone_in_fp32(tmp_path) -> None:
+    image = np.full((16, 24, 3), 0.5 + 2**-10, np.float32)
+    image[:8] = 0.75  # the top tiles stay finite in bf16
+    restorer = Restorer(_FragileInBf16().eval(), LOCAL, device="cpu", backend="openvino",
+                        precision="bf16", tile=8, overlap=0, cache_dir=tmp_path)
+    raw = restorer._run(torch.from_numpy(image).permute(2, 0, 1)[None])
+    assert not torch.isfinite(raw).all()  # OpenVINO in bf16 really overflows here
+    expected, _ = _restore(_FragileInBf16().eval(), LOCAL, image, tmp_path, backend="torch",
+                           precision="fp32", tile=8, overlap=0)
+    np.testing.assert_allclose(restorer(image), expected, atol=1e-5)

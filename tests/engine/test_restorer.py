@@ -17,6 +17,7 @@ from imgrestore.testing import keyseed_
 from .conftest import LocalNet, noisy_image, smooth_image
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+needs_cpu_bf16 = pytest.mark.skipif(devices.cpu_bf16() is None, reason="no native bf16 CPU")
 
 #: Narrow versions of the three families (same code paths, a fraction of the compute).
 SMALL = {
@@ -216,6 +217,7 @@ class _NonFiniteInLowPrecision(nn.Module):
         return y if y.dtype == torch.float32 else y * float("nan")
 
 
+@needs_cpu_bf16
 def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     net = _NonFiniteInLowPrecision().eval()
     image = noisy_image(40, 50)
@@ -227,6 +229,7 @@ def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     np.testing.assert_allclose(out, fp32, atol=1e-6)
 
 
+@needs_cpu_bf16
 def test_bf16_on_cpu_is_close_to_fp32() -> None:
     arch = SMALL["mirnetv2"]
     net = _net(arch)
