@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import platform
 import signal
 import subprocess
 import sys
@@ -186,6 +188,42 @@ def test_missing_weights_exit_3_with_the_fix(cli, photos):
                                   ["denoise", "--then", "sharpen", "x.jpg"]])
 def test_usage_errors_exit_2(cli, args):
     assert cli(*args).returncode == 2
+
+
+def test_unknown_backend_exits_2(cli, photos):
+    done = cli("denoise", "--backend", "tensorrt", photos / "kite.jpg")
+    assert done.returncode == 2
+    assert "unknown backend 'tensorrt'" in done.stderr.decode()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None
+                    or platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="the default CPU backend is OpenVINO on x86-64 machines with it")
+def test_default_cpu_backend_is_openvino_equal_to_torch_and_cached(weights_home, tmp_path):
+    source = tmp_path / "odd.png"
+    with Image.open(Path(__file__).parent.parent / "data" / "photos" / "kite.jpg") as im:
+        im.convert("RGB").crop((0, 0, 61, 45)).save(source)
+    env = {k: v for k, v in _env(weights_home).items() if k != "IMGRESTORE_BACKEND"}
+
+    def denoise(out: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "imgrestore", "denoise", "--device", "cpu", str(source),
+             "-o", str(tmp_path / out), "--overwrite", *extra],
+            env=env, capture_output=True, text=True, timeout=600)
+
+    first = denoise("default.png")
+    assert first.returncode == 0, first.stderr
+    torch_run = denoise("torch.png", "--backend", "torch")
+    assert torch_run.returncode == 0, torch_run.stderr
+    again = denoise("again.png")
+    assert again.returncode == 0, again.stderr
+    assert "converting for OpenVINO" in first.stderr
+    assert "OpenVINO" not in again.stderr  # converted and compiled once, kept
+    assert list((weights_home / "compiled").glob("openvino-*/*/1x3x48x64-f32-*.blob"))
+    default, by_torch = (np.asarray(Image.open(tmp_path / n), dtype=int)
+                         for n in ("default.png", "torch.png"))
+    assert default.shape == (45, 61, 3)
+    assert np.abs(default - by_torch).max() <= 1  # equal to 1e-5 before 8-bit rounding
 
 
 def test_interrupt_leaves_no_partial_file_and_resumes(cli, weights_home, tmp_path):
