@@ -541,6 +541,7 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--demo", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     if args.worker:
         Worker(json.loads(args.worker)).serve()
         return

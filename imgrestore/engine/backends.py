@@ -30,13 +30,12 @@ import torch
 from imgrestore import archs
 from imgrestore.engine import openvino
 from imgrestore.engine.devices import DTYPES
+from imgrestore.engine.options import BACKENDS
 from imgrestore.errors import DeviceError, UsageError
 
 if TYPE_CHECKING:
     from torch import nn
 
-#: What ``--backend`` accepts.
-BACKENDS: tuple[str, ...] = ("auto", "torch", "openvino")
 Forward = Callable[[torch.Tensor], torch.Tensor]
 ENV_INDUCTOR_CACHE = "TORCHINDUCTOR_CACHE_DIR"
 #: CPU architectures on which OpenVINO was measured faster than PyTorch
@@ -143,11 +142,11 @@ def make_backend(
     if name == "torch":
         return torch_forward, lambda batch: torch_forward(batch, precision)
     ov = openvino.OpenVINOForward(
-        torch_forward.net, in_channels=arch.in_channels, returns_stages=arch.info.returns_stages,
-        multiple=arch.multiple_of, precision=precision, cache_dir=cache_dir, notify=notify,
-        name=arch.name,
+        torch_forward.net, in_channels=arch.in_channels,
+        returns_stages=arch.descriptor.returns_stages, multiple=arch.multiple_of,
+        precision=precision, cache_dir=cache_dir, notify=notify, name=arch.name,
     )
     return torch_forward, ov
 
 
-__all__ = ["BACKENDS", "TorchForward", "choose_backend", "make_backend", "to_cpu", "to_device"]
+__all__ = ["TorchForward", "choose_backend", "make_backend", "to_cpu", "to_device"]

@@ -2,7 +2,7 @@
 
 >>> device = select_device("auto")                      # CUDA, then MPS, then CPU
 >>> precision = select_precision("auto", device, safe=("fp32", "bf16"))
->>> budget = memory_budget(device, parse_memory("6G"))  # bytes the network may use
+>>> budget = memory_budget(device, 6 * GIB)                # bytes the network may use
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Literal
 
 import torch
 
+from imgrestore.engine.options import PRECISIONS
 from imgrestore.errors import DeviceError, UsageError
 
 Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 DTYPES: dict[str, torch.dtype] = {
     "fp32": torch.float32,
     "fp16": torch.float16,
@@ -84,15 +84,15 @@ def select_precision(
 ) -> Precision:
     """The precision to run in: ``fp32 | fp16 | bf16``, or ``auto``.
 
-    ``auto`` is fp32 on the CPU and, on a GPU, the fastest of the precisions in ``safe``
-    (declared safe for the network) that the device supports. fp16 on the CPU is refused.
+    ``auto`` is the fastest of the precisions in ``safe`` (declared safe for the network on
+    this device) that the device runs natively, else fp32; on the CPU only bf16 counts
+    (fp16 is refused there). No family declares one for the CPU today, so ``auto`` is fp32
+    there.
     """
     requested = requested.strip().lower()
     if requested not in PRECISIONS:
         raise UsageError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
     if requested == "auto":
-        if device.type == "cpu":
-            return "fp32"
         for precision in _FAST_FIRST:
             if precision in safe and supports_precision(device, precision):
                 return precision
@@ -166,23 +166,6 @@ def _cpu_flags() -> set[str]:
             return set()
         return {"bf16"} if out.stdout.strip() == "1" else set()
     return set()
-
-
-def parse_memory(text: str | int | None) -> int | None:
-    """Bytes from ``'4G'``, ``'512M'``, ``'1.5GiB'``, ``'2000000000'`` or an int (None: None)."""
-    if text is None or isinstance(text, int):
-        return text
-    match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?b)?\s*", text.lower())
-    if match is None:
-        raise UsageError(f"memory size {text!r}: use a number with K, M, G or T, e.g. 4G")
-    try:
-        value = float(match.group(1))
-    except ValueError:
-        raise UsageError(f"memory size {text!r}: {match.group(1)!r} is not a number") from None
-    factor = 1024 ** "_kmgt".index(match.group(2) or "_")
-    if value <= 0:
-        raise UsageError(f"memory size {text!r} must be positive")
-    return int(value * factor)
 
 
 def available_ram() -> int | None:
