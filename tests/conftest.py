@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,3 +58,7 @@ def drive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDrive
         for key, value in drive_environment(state, folder / "cookies.txt").items():
             monkeypatch.setenv(key, value)
         yield state
+#: Tests run the torch backend unless they ask for another (tests/engine/test_backends.py,
+#: and the CLI tests of the default path): OpenVINO converts every new network once, which
+#: would add minutes to a suite that builds many.
+os.environ.setdefault("IMGRESTORE_BACKEND", "torch")

@@ -70,7 +70,7 @@ class Chain:
                     f"({loaded.input_kind}); {hint}"
                 )
             self.models.append(loaded)
-            self.restorers.append(Restorer.from_model(loaded, options))
+            self.restorers.append(Restorer.from_model(loaded, options, notify=notify))
         self.strength = request.strength
 
     @property

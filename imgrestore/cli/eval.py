@@ -85,8 +85,9 @@ def eval_command(
     seed: Seed = 0, max_pixels: opt.MaxPixels = None, model: Models = None,
     scale: Scale = None, style: Style = None, crop: Crop = 0, quantize: Quantize = False,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, json_path: JsonPath = None, csv_path: CsvPath = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False,
+    json_path: JsonPath = None, csv_path: CsvPath = None,
     per_image: PerImage = False, quiet: opt.Quiet = False,
 ) -> None:
     from imgrestore.cli._output import note, shown, stderr_console, stdout_console, write_json
@@ -97,7 +98,7 @@ def eval_command(
 
     engine = EngineOptions.parse(device=device, precision=precision, tile=tile,
                                  tile_overlap=tile_overlap, max_memory=max_memory,
-                                 compile=compile)
+                                 compile=compile, backend=backend)
     if json_path not in (None, "-"):
         check_report_path(json_path, "--json")
     if csv_path is not None:

@@ -90,8 +90,9 @@ def restore(
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False, format: opt.Format = None,
+    quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
@@ -120,6 +121,7 @@ class TaskOptions:
     precision: str
     max_memory: str | None
     compile: bool
+    backend: str
     format: str | None
     quality: int | None
     suffix: str | None
@@ -157,7 +159,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
         )
     engine = EngineOptions.parse(
         device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
-        max_memory=o.max_memory, compile=o.compile,
+        max_memory=o.max_memory, compile=o.compile, backend=o.backend,
     )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,

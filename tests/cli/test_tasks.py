@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import platform
 import signal
 import subprocess
 import sys
@@ -185,9 +187,9 @@ def test_deblur_on_an_empty_cache_downloads_its_weights_from_drive(drive, tmp_pa
     import torch
     from safetensors.torch import load_file
 
-    from tests.zoo.weights import cheap_state, official_pth
+    from tests.zoo.weights import official_pth, seeded_state
 
-    state = cheap_state("mprnet_deblurring")
+    state = seeded_state("mprnet_deblurring")  # finite outputs (constant weights overflow)
     body = official_pth(state, "state_dict", prefix=True)
     drive.add("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth", body)
     drive.confirm.add("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb")  # 80 MB: Drive asks to confirm
@@ -263,6 +265,41 @@ def test_image_data_never_goes_to_or_comes_from_a_terminal(cli, weights_home):
     finally:
         os.close(leader)
         os.close(follower)
+def test_unknown_backend_exits_2(cli, photos):
+    done = cli("denoise", "--backend", "tensorrt", photos / "kite.jpg")
+    assert done.returncode == 2
+    assert "unknown backend 'tensorrt'" in done.stderr.decode()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None
+                    or platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="the default CPU backend is OpenVINO on x86-64 machines with it")
+def test_default_cpu_backend_is_openvino_equal_to_torch_and_cached(weights_home, tmp_path):
+    source = tmp_path / "odd.png"
+    with Image.open(Path(__file__).parent.parent / "data" / "photos" / "kite.jpg") as im:
+        im.convert("RGB").crop((0, 0, 61, 45)).save(source)
+    env = {k: v for k, v in _env(weights_home).items() if k != "IMGRESTORE_BACKEND"}
+
+    def denoise(out: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "imgrestore", "denoise", "--device", "cpu", str(source),
+             "-o", str(tmp_path / out), "--overwrite", *extra],
+            env=env, capture_output=True, text=True, timeout=600)
+
+    first = denoise("default.png")
+    assert first.returncode == 0, first.stderr
+    torch_run = denoise("torch.png", "--backend", "torch")
+    assert torch_run.returncode == 0, torch_run.stderr
+    again = denoise("again.png")
+    assert again.returncode == 0, again.stderr
+    assert "converting for OpenVINO" in first.stderr
+    assert "OpenVINO" not in again.stderr  # converted and compiled once, kept
+    # 45 x 61 with the 8 px margins is 61 x 77, padded to the size multiple: 64 x 80.
+    assert list((weights_home / "compiled").glob("openvino-*/*/1x3x64x80-f32-*.blob"))
+    default, by_torch = (np.asarray(Image.open(tmp_path / n), dtype=int)
+                         for n in ("default.png", "torch.png"))
+    assert default.shape == (45, 61, 3)
+    assert np.abs(default - by_torch).max() <= 1  # equal to 1e-5 before 8-bit rounding
 
 
 def test_interrupt_leaves_no_partial_file_and_resumes(cli, weights_home, tmp_path):
@@ -335,6 +372,8 @@ def test_dual_pixel_pairs(cli, tmp_path):
     import torch
 
     from imgrestore import archs
+    from imgrestore.archs.sizing import reflect_pad
+    from imgrestore.engine.restorer import BORDER_MARGIN
     from imgrestore.imaging import read_image
     from imgrestore.testing import keyseed_
 
@@ -355,9 +394,10 @@ def test_dual_pixel_pairs(cli, tmp_path):
     name = "mirnetv2_defocus_deblurring_dualpixel"
     net = keyseed_(archs.create(name)).eval()
     pair = np.concatenate([read_image(v).pixels for v in views], axis=2)
-    with torch.inference_mode():
-        x = torch.from_numpy(pair).permute(2, 0, 1)[None]
-        expected = archs.restore(net, archs.spec(name), x).clamp(0, 1)[0].permute(1, 2, 0)
+    with torch.inference_mode():  # the engine's reflected margin on every side, then cut off
+        x = reflect_pad(torch.from_numpy(pair).permute(2, 0, 1)[None], *[BORDER_MARGIN] * 4)
+        full = archs.restore(net, archs.spec(name), x).clamp(0, 1)[0].permute(1, 2, 0)
+        expected = full[BORDER_MARGIN:-BORDER_MARGIN, BORDER_MARGIN:-BORDER_MARGIN]
     np.testing.assert_allclose(out.pixels, expected.numpy(), atol=1.5 / 65535)
 
     odd = cli("deblur", "--dual-pixel", views[0], "-o", tmp_path / "x.png")

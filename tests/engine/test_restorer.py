@@ -22,6 +22,7 @@ from imgrestore.testing import keyseed_
 from .conftest import LocalNet, noisy_image, smooth_image
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+needs_cpu_bf16 = pytest.mark.skipif(devices.cpu_bf16() is None, reason="no native bf16 CPU")
 
 #: Narrow versions of the three families (same code paths, a fraction of the compute).
 SMALL = {
@@ -258,6 +259,7 @@ class _NonFiniteInLowPrecision(nn.Module):
         return y if y.dtype == torch.float32 else y * float("nan")
 
 
+@needs_cpu_bf16
 def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     net = _NonFiniteInLowPrecision().eval()
     image = noisy_image(40, 50)
@@ -285,6 +287,7 @@ def test_a_tile_still_non_finite_in_fp32_fails_the_image(precision: str) -> None
         restorer(smooth_image(16, 20))
 
 
+@needs_cpu_bf16
 def test_bf16_on_cpu_is_close_to_fp32() -> None:
     arch = SMALL["mirnetv2"]
     net = _net(arch)
