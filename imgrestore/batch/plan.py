@@ -8,12 +8,11 @@ almost nothing.
 from __future__ import annotations
 
 import glob
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
+from imgrestore import storage
 from imgrestore.errors import UsageError
 from imgrestore.imaging.formats import (
     CANONICAL_SUFFIX,
@@ -23,6 +22,7 @@ from imgrestore.imaging.formats import (
     normalize_format,
     sniff_format,
 )
+from imgrestore.storage import Location
 
 STDIO = "-"
 
@@ -35,15 +35,15 @@ OUTPUT_EXISTS = "output exists (use --overwrite to redo)"
 class Job:
     """One image to restore. ``source``/``dest`` None mean stdin/stdout."""
 
-    source: Path | None
-    dest: Path | None
+    source: Location | None
+    dest: Location | None
     #: Output format for the writer (canonical name), or None for "same as the input".
     format: str | None = None
     state: JobState = "todo"
     #: Why the job is skipped or failed before it starts.
     reason: str | None = None
     #: The right view of a dual-pixel pair (``source`` is the left one).
-    partner: Path | None = None
+    partner: Location | None = None
 
     @property
     def name(self) -> str:
@@ -55,14 +55,14 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     #: Files found in folders that are not images (sidecars, notes...): not processed,
     #: not failures; listed in the report.
-    ignored: list[Path] = field(default_factory=list)
+    ignored: list[Location] = field(default_factory=list)
 
     @property
     def todo(self) -> list[Job]:
         return [j for j in self.jobs if j.state == "todo"]
 
 
-def _image_format(path: Path) -> str | None:
+def _image_format(path: Location) -> str | None:
     """Canonical format of ``path`` by content (``RAW`` for camera files), or None."""
     try:
         with path.open("rb") as f:
@@ -74,7 +74,7 @@ def _image_format(path: Path) -> str | None:
     return kind
 
 
-def output_suffix_for(source: Path, format: str | None) -> str:
+def output_suffix_for(source: Location, format: str | None) -> str:
     """The suffix an output of ``source`` gets: ``--format``'s, else the input's own.
 
     Camera RAW files become 16-bit TIFF. A file whose content disagrees with its
@@ -90,23 +90,22 @@ def output_suffix_for(source: Path, format: str | None) -> str:
     return CANONICAL_SUFFIX.get(kind, source.suffix)
 
 
-def _looks_like_our_output(path: Path, suffix: str) -> bool:
+def _looks_like_our_output(path: Location, suffix: str) -> bool:
     return path.stem.endswith(suffix)
 
 
 def _expand(
     inputs: Sequence[str], recursive: bool, suffix: str
-) -> tuple[list[tuple[Path, Path | None]], list[Path], list[Job]]:
+) -> tuple[list[tuple[Location, Location | None]], list[Location], list[Job]]:
     """Files to process as (file, folder it was found in), ignored files, failed inputs."""
-    found: list[tuple[Path, Path | None]] = []
-    ignored: list[Path] = []
+    found: list[tuple[Location, Location | None]] = []
+    ignored: list[Location] = []
     failed: list[Job] = []
     for text in inputs:
-        path = Path(text)
+        path = storage.location(text)
         if path.is_dir():
-            walker = sorted(path.rglob("*") if recursive else path.iterdir())
-            for child in walker:
-                if not child.is_file() or child.name.startswith("."):
+            for child in storage.files_in(path, recursive):
+                if child.name.startswith("."):
                     continue
                 if _looks_like_our_output(child, suffix):
                     continue  # an earlier run's output beside its input
@@ -118,8 +117,7 @@ def _expand(
         elif path.exists():
             found.append((path, None))
         elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=recursive))
-            files = [m for m in matches if m.is_file()]
+            files = storage.glob(text, recursive)
             if not files:
                 failed.append(Job(path, None, state="fail", reason="no file matches this pattern"))
             found.extend((m, None) for m in files)
@@ -128,12 +126,16 @@ def _expand(
     return found, ignored, failed
 
 
-def _once_each(found: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
+#: Files found, each with the folder it was found in (None: named directly).
+Found = list[tuple["Location", "Location | None"]]
+
+
+def _once_each(found: Found) -> Found:
     """``found`` without repeats: a file named twice, or by name and by its folder, runs once."""
     seen: set[str] = set()
     unique = []
     for src, base in found:
-        key = os.path.abspath(src)
+        key = storage.key(src)
         if key not in seen:
             seen.add(key)
             unique.append((src, base))
@@ -165,26 +167,27 @@ def plan_jobs(
     if STDIO in inputs:
         if len(inputs) != 1:
             raise UsageError("'-' (stdin) cannot be combined with other inputs")
-        dest = None if output in (None, STDIO) else Path(output)
+        dest = None if output in (None, STDIO) else storage.location(output)
         return Plan([Job(None, dest, fmt)])
     if output == STDIO:
         raise UsageError("'-o -' (stdout) needs '-' (stdin) as the input")
 
     if pairs:
-        if len(inputs) % 2 or any(Path(i).is_dir() for i in inputs):
+        if len(inputs) % 2 or any(storage.location(i).is_dir() for i in inputs):
             raise UsageError("dual-pixel input is files in pairs: LEFT RIGHT [LEFT RIGHT ...]")
         lefts, rights = inputs[::2], inputs[1::2]
-        partners = {Path(a): Path(b) for a, b in zip(lefts, rights, strict=True)}
+        partners = {storage.location(a): storage.location(b)
+                    for a, b in zip(lefts, rights, strict=True)}
         found, ignored, jobs = _expand(inputs[::2], False, suffix)
     else:
         partners = {}
         found, ignored, jobs = _expand(inputs, recursive, suffix)
         found = _once_each(found)
-    out = Path(output) if output else None
+    out = storage.location(output) if output else None
     named = list(inputs[::2]) if pairs else list(inputs)
     single_file_output = (
-        out is not None and len(found) == 1 and len(named) == 1 and not Path(named[0]).is_dir()
-        and not out.is_dir() and out.suffix != ""
+        out is not None and len(found) == 1 and len(named) == 1
+        and not storage.location(named[0]).is_dir() and not out.is_dir() and out.suffix != ""
     )
     if single_file_output and out.resolve() == found[0][0].resolve():
         raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
@@ -192,7 +195,8 @@ def plan_jobs(
         raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
 
     sources = {src.resolve() for src, _ in found} | {p.resolve() for p in partners.values()}
-    claimed: dict[Path, Path] = {}
+    claimed: dict[Location, Location] = {}
+    exists = storage.Existing()
     for src, base in found:
         ext = output_suffix_for(src, fmt)
         if single_file_output:
@@ -210,7 +214,7 @@ def plan_jobs(
             jobs.append(Job(src, dest, fmt, "fail", "output would overwrite an input; refused"))
         elif key in claimed:
             jobs.append(Job(src, dest, fmt, "fail", f"same output as {claimed[key]}; refused"))
-        elif dest.exists() and not overwrite:
+        elif exists(dest) and not overwrite:
             claimed[key] = src
             jobs.append(Job(src, dest, fmt, "skip", OUTPUT_EXISTS))
         else:
@@ -219,6 +223,6 @@ def plan_jobs(
     return Plan(jobs, ignored)
 
 
-def make_parent(dest: Path) -> None:
+def make_parent(dest: Location) -> None:
     """Create the folder an output goes into."""
-    os.makedirs(dest.parent, exist_ok=True)
+    storage.make_parent(dest)

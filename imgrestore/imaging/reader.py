@@ -41,7 +41,7 @@ _SRGB_PROFILE: bytes | None = None
 def read_image(
     source: str | os.PathLike[str] | bytes, *, max_pixels: int | None = None
 ) -> LoadedImage:
-    """Decode ``source`` (a path, or the bytes of a file read from stdin).
+    """Decode ``source`` (a path, the bytes of a file read from stdin, or a ``UPath``).
 
     Returns float32 H x W x 3 RGB in [0, 1], already upright per EXIF
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
@@ -78,7 +78,8 @@ def read_image(
 def _read_bytes(source: str | os.PathLike[str] | bytes) -> tuple[Path | None, str, bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return None, STDIN_NAME, bytes(source)
-    path = Path(source)
+    # A local path, or a location in another file system (upath.UPath, read through fsspec).
+    path: Any = Path(source) if isinstance(source, (str, os.PathLike)) else source
     try:
         return path, str(path), path.read_bytes()
     except FileNotFoundError:

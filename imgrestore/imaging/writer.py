@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ def write_image(
     quality: int | None = None,
     bit_depth: int | None = None,
     strip_metadata: bool = False,
+    put: Callable[[Any, bytes], None] | None = None,
 ) -> Path:
     """Write the image to ``dest`` atomically; returns the path actually written.
 
@@ -87,6 +89,8 @@ def write_image(
     becomes PNG) the suffix is changed to match and the new path returned.
     The data goes to a temporary file in the destination folder, is fsynced,
     then renamed over ``dest``. Refuses (UsageError) to write over the input.
+    ``put(dest, data)`` writes the bytes instead, e.g. to object storage
+    (:func:`imgrestore.storage.put`).
     """
     dest, plan = plan_write(
         dest, meta, format=format, bit_depth=bit_depth, has_alpha=alpha is not None
@@ -95,7 +99,7 @@ def write_image(
     for note in plan.notes:
         log.info("%s: %s", dest, note)
     data = _encode(plan, pixels, alpha, meta, quality, strip_metadata, str(dest))
-    atomic_write(dest, data)
+    (put or atomic_write)(dest, data)
     return dest
 
 
@@ -112,7 +116,8 @@ def plan_write(
     The plan's ``notes`` say what the output cannot keep (transparency in JPEG,
     16-bit samples in WebP...); the format is ``format``, else ``dest``'s suffix's.
     """
-    dest = Path(dest)
+    # A local path, or a location in another file system (upath.UPath).
+    dest = Path(dest) if isinstance(dest, (str, os.PathLike)) else dest
     wanted = format or SUFFIX_FORMAT.get(dest.suffix.lower())
     plan = plan_output(meta, format=wanted, bit_depth=bit_depth, has_alpha=has_alpha)
     if SUFFIX_FORMAT.get(dest.suffix.lower()) != plan.format:
@@ -126,7 +131,8 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
     if source is None:
         return
     same = dest.resolve() == source.resolve()
-    if not same and dest.exists() and source.exists():
+    local = isinstance(dest, Path) and isinstance(source, Path)
+    if not same and local and dest.exists() and source.exists():
         same = os.path.samefile(dest, source)
     if same:
         raise UsageError(f"{dest}: refusing to write over the input image; "

@@ -1,0 +1,318 @@
+"""Batches on a Ray cluster: one plan on the driver, the files streamed to a pool of workers.
+
+``imgrestore denoise archive/ -o restored/ --ray auto --json report.json``
+
+- The driver plans exactly as a local run does (:func:`imgrestore.batch.run.plan_report`:
+  inputs, outputs, what is already done) and resolves and verifies the models, once.
+- Ray Data streams the jobs to an actor pool (``ActorPoolStrategy``). Each actor holds
+  one :class:`~imgrestore.batch.worker.Chain` (one GPU per actor where the cluster has
+  GPUs, else ``cpus_per_worker`` CPU threads) and runs
+  :meth:`~imgrestore.batch.worker.FileWorker.run`: the local run's read, restore and
+  write, so outputs are written atomically with their metadata, tiled the same way.
+- The models reach the workers once: the packed weights go into Ray's object store
+  (fetched once per node), unless a worker sees the very file they were loaded from.
+- Results stream back as they finish: to the display, the journal (``report.jsonl``),
+  and at the end into the same report as a local run, in plan order.
+- A worker that dies (machine lost, out of memory) is restarted by Ray and its files
+  are tried again, up to ``max_retries`` times; after that the file fails alone
+  ("worker lost"). Temporary files that killed workers left are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from imgrestore import storage
+from imgrestore.batch.report import FileResult
+from imgrestore.errors import ImgRestoreError, UsageError
+
+if TYPE_CHECKING:
+    from imgrestore.batch.plan import Job
+    from imgrestore.batch.report import Report
+    from imgrestore.batch.run import Events, Request
+    from imgrestore.zoo.portable import PackedModel
+
+#: ``--ray`` without an address: start a Ray instance on this machine for this run.
+LOCAL = "local"
+_ADDRESS = re.compile(r"^(auto|local|ray://[^\s/]+(:\d+)?|[\w.-]+:\d+)$")
+#: CPU threads of one CPU worker when neither the workers nor their CPUs are given.
+DEFAULT_CPUS_PER_WORKER = 4
+#: At most this many jobs per Ray Data block: the work a lost worker redoes at most.
+MAX_BLOCK = 16
+#: At least this many blocks per worker, so the pool keeps busy until the end.
+BLOCKS_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide a batch runs on Ray."""
+
+    #: ``local`` (start Ray here), ``auto`` (the cluster this machine belongs to),
+    #: ``ray://HOST:PORT`` (Ray Client) or ``HOST:PORT`` (the head's GCS).
+    address: str = LOCAL
+    #: Actors in the pool; None: as many as the cluster's GPUs (or CPUs) allow.
+    workers: int | None = None
+    #: CPU threads per actor on CPU workers (and CPUs reserved per GPU worker).
+    cpus_per_worker: int | None = None
+    #: Times a file is tried again after its worker was lost.
+    max_retries: int = 3
+    #: CPUs of a Ray instance started here (default: all of this machine's).
+    num_cpus: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _ADDRESS.match(self.address):
+            raise UsageError(
+                f"--ray {self.address}: not a Ray address (use auto, ray://HOST:PORT or "
+                "HOST:PORT; plain --ray, written after the inputs, starts Ray here)"
+            )
+        for name in ("workers", "cpus_per_worker", "num_cpus"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--ray: {name.replace('_', ' ')} must be at least 1")
+        if self.max_retries < 0:
+            raise UsageError("--ray: max retries must be 0 or more")
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    """The actor pool: how many actors, and what each one reserves."""
+
+    workers: int | None  # None: autoscale from 1 up to what the cluster holds
+    cpus: float
+    gpus: float
+    threads: int | None
+
+    def describe(self) -> str:
+        count = "autoscaling" if self.workers is None else str(self.workers)
+        kind = "GPU" if self.gpus else f"{self.cpus:g}-CPU"
+        return f"ray, {count} {kind} workers"
+
+
+def run_on_ray(todo: Sequence[Job], request: Request, report: Report, events: Events) -> None:
+    """Restore ``todo`` on Ray; record every file's result into ``report`` (plan order)."""
+    from imgrestore.batch.worker import load_models
+    from imgrestore.zoo.portable import pack
+
+    options = request.ray
+    assert options is not None
+    ray = _import_ray()
+    with _connected(ray, options), _quiet_data(ray):
+        loaded = load_models(request, events.notice)
+        packed = [pack(m) for m in loaded]
+        del loaded
+        models = [p for p, _ in packed]
+        weights = [ray.put(data) for _, data in packed]
+        del packed
+        shape = pool_shape(ray.cluster_resources(), options, request.engine.device)
+        report.models = [m.name for m in models]
+        report.device, report.precision = shape.describe(), request.engine.precision
+        storage.sweep_partials(job.dest for job in todo if job.dest is not None)
+        events.start(report, len(todo))
+        results = _stream(ray, todo, request, models, weights, shape, report, events)
+        storage.sweep_partials(job.dest for job in todo if job.dest is not None)
+    report.results.extend(results)
+
+
+def _stream(
+    ray: Any, todo: Sequence[Job], request: Request, models: list[PackedModel],
+    weights: list[Any], shape: PoolShape, report: Report, events: Events,
+) -> list[FileResult]:
+    """Feed the jobs to the pool; each result as it arrives to ``events``. Plan order back."""
+    options = request.ray
+    assert options is not None
+    found: dict[int, FileResult] = {}
+    devices: dict[str, None] = {}
+    failed = False
+    rows = _dataset(ray, todo, request, models, weights, shape)
+    try:
+        for row in rows:
+            index = int(row["index"])
+            if index in found:  # a retried block's rows already seen
+                continue
+            found[index] = result = pickle.loads(row["result"])
+            devices.setdefault(f"{row['device']} ({row['precision']})", None)
+            events.file_done(result)
+            if result.status == "failed" and request.fail_fast:
+                failed = True
+                break
+    except KeyboardInterrupt:
+        report.interrupted = True
+    except Exception as error:
+        raise _cause(error) from None
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    if devices:
+        report.device = ", ".join(d.rsplit(" (", 1)[0] for d in devices)
+        report.precision = ", ".join(d.rsplit(" (", 1)[1][:-1] for d in devices)
+    ordered = []
+    for index, job in enumerate(todo):
+        result = found.get(index)
+        if result is None:
+            result = _unfinished(job, report.interrupted, failed, options.max_retries)
+            events.file_done(result)
+        ordered.append(result)
+    return ordered
+
+
+def _unfinished(job: Job, interrupted: bool, stopped: bool, retries: int) -> FileResult:
+    dest = None if job.dest is None else str(job.dest)
+    if interrupted:
+        return FileResult(job.name, dest, "skipped", "interrupted")
+    if stopped:
+        return FileResult(job.name, dest, "skipped", "not started (--fail-fast)")
+    why = f"{job.name}: worker lost while restoring it ({retries + 1} tries); rerun to retry"
+    return FileResult(job.name, dest, "failed", why)
+
+
+def _dataset(
+    ray: Any, todo: Sequence[Job], request: Request, models: list[PackedModel],
+    weights: list[Any], shape: PoolShape,
+) -> Iterator[dict[str, Any]]:
+    options = request.ray
+    assert options is not None
+    rows = [{"index": i, "job": pickle.dumps(job)} for i, job in enumerate(todo)]
+    pool = shape.workers or 1
+    blocks = max(-(-len(rows) // MAX_BLOCK), min(len(rows), pool * BLOCKS_PER_WORKER))
+    compute = (
+        ray.data.ActorPoolStrategy(size=shape.workers) if shape.workers
+        else ray.data.ActorPoolStrategy(min_size=1, max_size=None)
+    )
+    with warnings.catch_warnings():
+        # Ray 2.60 takes the retry limits only as "ray_remote_args" (deprecated for 2.64;
+        # its default retries a file forever, even one that crashes every worker).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+            RestoreActor,
+            fn_constructor_kwargs={"request": request, "models": models, "weights": weights,
+                                   "threads": shape.threads},
+            batch_size=1, compute=compute, num_cpus=shape.cpus, num_gpus=shape.gpus,
+            max_restarts=-1, max_task_retries=options.max_retries,
+        )
+    return ds.iter_rows()
+
+
+class RestoreActor:
+    """One Ray actor: the request's models loaded once, then files read, restored, written."""
+
+    def __init__(self, request: Request, models: list[PackedModel], weights: list[Any],
+                 threads: int | None) -> None:
+        import ray
+        import torch
+
+        from imgrestore.batch.worker import Chain, FileWorker
+        from imgrestore.zoo.portable import unpack
+
+        if threads:
+            torch.set_num_threads(threads)
+        loaded = [unpack(m, lambda ref=ref: ray.get(ref)) for m, ref in zip(models, weights,
+                                                                          strict=True)]
+        chain = Chain(request, loaded)
+        self.worker = FileWorker(request, chain)
+        self.device = str(chain.restorers[0].device)
+        self.precision = chain.restorers[0].precision
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"index": [], "result": [], "device": [], "precision": []}
+        for index, blob in zip(batch["index"], batch["job"], strict=True):
+            result = self.worker.run(pickle.loads(blob))
+            out["index"].append(int(index))
+            out["result"].append(pickle.dumps(result))
+            out["device"].append(self.device)
+            out["precision"].append(self.precision)
+        return out
+
+
+def pool_shape(resources: dict[str, float], options: RayOptions, device: str) -> PoolShape:
+    """The pool for a cluster holding ``resources`` (Ray's totals: ``CPU``, ``GPU``)."""
+    cpus, gpus = resources.get("CPU", 1.0), resources.get("GPU", 0.0)
+    use_gpu = gpus >= 1 and (device == "auto" or device.startswith("cuda"))
+    if use_gpu:
+        return PoolShape(options.workers, float(options.cpus_per_worker or 1), 1.0,
+                         options.cpus_per_worker)
+    if options.cpus_per_worker is not None:
+        per = options.cpus_per_worker
+    elif options.workers is not None:
+        per = max(1, int(cpus // options.workers))
+    else:
+        per = min(DEFAULT_CPUS_PER_WORKER, max(1, int(cpus)))
+    return PoolShape(options.workers, float(per), 0.0, per)
+
+
+@contextmanager
+def _connected(ray: Any, options: RayOptions) -> Iterator[None]:
+    """Ray connected for the block: a running connection is reused and left running."""
+    if ray.is_initialized():
+        yield
+        return
+    # Ray's own notices (token authentication, object-store arguments of restartable
+    # actors) are not the user's business; its logs keep them.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    try:
+        if options.address == LOCAL:
+            ray.init(num_cpus=options.num_cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
+        else:
+            ray.init(address=options.address, log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"--ray {options.address}: cannot connect ({exc})") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextmanager
+def _quiet_data(ray: Any) -> Iterator[None]:
+    """Ray Data settings for one run: no progress output of its own, errored blocks
+    dropped (their files are reported as failed) rather than stopping the batch."""
+    ctx = ray.data.DataContext.get_current()
+    saved = {name: getattr(ctx, name) for name in _DATA_SETTINGS}
+    for name, value in _DATA_SETTINGS.items():
+        setattr(ctx, name, value)
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ctx, name, value)
+        logger.setLevel(level)
+
+
+_DATA_SETTINGS = {
+    "enable_progress_bars": False,
+    "enable_operator_progress_bars": False,
+    "print_on_execution_start": False,
+    "max_errored_blocks": -1,
+}
+
+
+def _cause(error: Exception) -> Exception:
+    """The project error behind a Ray error (e.g. a device a worker could not use)."""
+    seen: Exception | None = error
+    while seen is not None:
+        if isinstance(seen, ImgRestoreError):
+            return seen
+        cause = getattr(seen, "cause", None) or seen.__cause__
+        seen = cause if isinstance(cause, Exception) and cause is not seen else None
+    return error
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise UsageError("--ray needs Ray: pip install 'imgrestore[ray]'") from None
+    return ray
