@@ -20,8 +20,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     # Library warnings (e.g. Pillow on damaged EXIF) as one line, without source code.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
+    from imgrestore.cli.options import ray_address_optional
+
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app(args=list(argv) if argv is not None else None)
+        app(args=ray_address_optional(args))
     except ImgRestoreError as error:
         from imgrestore.cli.display import print_error
 

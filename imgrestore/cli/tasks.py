@@ -88,6 +88,8 @@ def restore(
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
+    ray_retries: opt.RayRetries = 3,
 ) -> None:
     options = locals()
     execute(str(options.pop("ctx").info_name), options)
@@ -105,6 +107,8 @@ def deblur(
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
+    ray_retries: opt.RayRetries = 3,
 ) -> None:
     execute("deblur", locals())
 
@@ -139,11 +143,16 @@ class TaskOptions:
     json_report: str | None
     quiet: bool
     verbose: bool
+    ray: str | None = None
+    ray_workers: int | None = None
+    ray_cpus: int | None = None
+    ray_retries: int = 3
     dual_pixel: bool = False
 
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
+    from imgrestore.batch.cluster import RayOptions
     from imgrestore.batch.run import EngineOptions, Request, Step
 
     steps = []
@@ -164,6 +173,16 @@ def build_request(task: str, o: TaskOptions) -> Request:
         )
     if o.tile != "auto" and not o.tile.isdigit():
         raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
+    if o.ray is None and (o.ray_workers is not None or o.ray_cpus is not None):
+        raise UsageError("--ray-workers and --ray-cpus go with --ray")
+    ray = None if o.ray is None else RayOptions(
+        o.ray, workers=o.ray_workers, cpus_per_worker=o.ray_cpus, max_retries=o.ray_retries,
+    )
+    journal = None
+    if o.json_report not in (None, "-") and not o.dry_run:
+        from imgrestore.batch.journal import journal_path
+
+        journal = str(journal_path(o.json_report))
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
@@ -174,6 +193,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
             tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
             max_memory=o.max_memory, compile=o.compile,
         ),
+        journal=journal, ray=ray,
     )
 
 
@@ -192,6 +212,8 @@ def execute(task: str, parsed: dict[str, object]) -> None:
         from imgrestore.imaging.writer import check_report_path
 
         check_report_path(o.json_report, "--json")
+        if request.journal is not None:
+            check_report_path(request.journal, "--json (its .jsonl journal)")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)

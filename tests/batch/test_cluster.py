@@ -1,6 +1,6 @@
 """Batches on Ray: the local run's outputs and report, and its guarantees when things die.
 
-One local Ray instance (2 CPUs) serves the module; tiny photos and the built-in compact
+One local Ray instance (2 CPUs) serves the session; tiny photos and the built-in compact
 model keep each run to a few seconds of work (Ray's start-up and its actors' imports
 are most of the time).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import shutil
 import signal
@@ -52,21 +51,7 @@ def test_pool_shape_one_gpu_per_worker_or_cpu_threads() -> None:
     assert pool_shape({"CPU": 2}, options, "auto").cpus == 2.0
 
 
-# --- on a local Ray instance -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ray_address() -> Iterator[str]:
-    """A local Ray instance for the module's tests (2 CPUs), shut down after them."""
-    ray = pytest.importorskip("ray", reason="needs the ray extra: pip install 'imgrestore[ray]'")
-    pytest.importorskip("ray.data")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.ERROR)
-    yield ray.get_runtime_context().gcs_address
-    if started:
-        ray.shutdown()
+# --- on the session's local Ray instance (tests/conftest.py: ray_address) ---------------
 
 
 @pytest.fixture
