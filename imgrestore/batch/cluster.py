@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from imgrestore.batch.plan import Job
     from imgrestore.batch.report import Report
     from imgrestore.batch.run import Events, Request
+    from imgrestore.zoo.loading import LoadedModel
     from imgrestore.zoo.portable import PackedModel
 
 #: ``--ray`` without an address: start a Ray instance on this machine for this run.
@@ -99,66 +100,65 @@ class PoolShape:
 def run_on_ray(todo: Sequence[Job], request: Request, report: Report, events: Events) -> None:
     """Restore ``todo`` on Ray; record every file's result into ``report`` (plan order)."""
     from imgrestore.batch.worker import load_models
-    from imgrestore.zoo.portable import pack
 
     options = request.ray
     assert options is not None
-    ray = _import_ray()
-    with _connected(ray, options), _quiet_data(ray):
-        loaded = load_models(request, events.notice)
-        packed = [pack(m) for m in loaded]
-        del loaded
-        models = [p for p, _ in packed]
-        weights = [ray.put(data) for _, data in packed]
-        del packed
+    ray = import_ray()
+    with connected(ray, options):
+        models, weights = send_models(ray, load_models(request, events.notice))
         shape = pool_shape(ray.cluster_resources(), options, request.engine.device)
         report.models = [m.name for m in models]
         report.device, report.precision = shape.describe(), request.engine.precision
         storage.sweep_partials(job.dest for job in todo if job.dest is not None)
         events.start(report, len(todo))
-        results = _stream(ray, todo, request, models, weights, shape, report, events)
+        kwargs = {"request": request, "models": models, "weights": weights,
+                  "threads": shape.threads}
+        stream = map_on_ray(ray, todo, RestoreActor, kwargs, shape, options.max_retries)
+        results = _collect(stream, todo, request, report, events)
         storage.sweep_partials(job.dest for job in todo if job.dest is not None)
     report.results.extend(results)
 
 
-def _stream(
-    ray: Any, todo: Sequence[Job], request: Request, models: list[PackedModel],
-    weights: list[Any], shape: PoolShape, report: Report, events: Events,
+def send_models(ray: Any, loaded: list[LoadedModel]) -> tuple[list[PackedModel], list[Any]]:
+    """The models packed for the workers, and their weights put into the object store."""
+    from imgrestore.zoo.portable import pack
+
+    packed = [pack(m) for m in loaded]
+    return [p for p, _ in packed], [ray.put(data) for _, data in packed]
+
+
+def _collect(
+    stream: Iterator[tuple[int, Any]], todo: Sequence[Job], request: Request, report: Report,
+    events: Events,
 ) -> list[FileResult]:
-    """Feed the jobs to the pool; each result as it arrives to ``events``. Plan order back."""
+    """Each result to ``events`` as it arrives; all of them back in plan order."""
     options = request.ray
     assert options is not None
     found: dict[int, FileResult] = {}
-    devices: dict[str, None] = {}
-    failed = False
-    rows = _dataset(ray, todo, request, models, weights, shape)
+    devices: dict[tuple[str, str], None] = {}
+    stopped = False
     try:
-        for row in rows:
-            index = int(row["index"])
-            if index in found:  # a retried block's rows already seen
-                continue
-            found[index] = result = pickle.loads(row["result"])
-            devices.setdefault(f"{row['device']} ({row['precision']})", None)
+        for index, (result, device, precision) in stream:
+            found[index] = result
+            devices.setdefault((device, precision), None)
             events.file_done(result)
             if result.status == "failed" and request.fail_fast:
-                failed = True
+                stopped = True
                 break
     except KeyboardInterrupt:
         report.interrupted = True
-    except Exception as error:
-        raise _cause(error) from None
     finally:
-        close = getattr(rows, "close", None)
+        close = getattr(stream, "close", None)
         if close is not None:
             close()
     if devices:
-        report.device = ", ".join(d.rsplit(" (", 1)[0] for d in devices)
-        report.precision = ", ".join(d.rsplit(" (", 1)[1][:-1] for d in devices)
+        report.device = ", ".join(dict.fromkeys(d for d, _ in devices))
+        report.precision = ", ".join(dict.fromkeys(p for _, p in devices))
     ordered = []
     for index, job in enumerate(todo):
         result = found.get(index)
         if result is None:
-            result = _unfinished(job, report.interrupted, failed, options.max_retries)
+            result = _unfinished(job, report.interrupted, stopped, options.max_retries)
             events.file_done(result)
         ordered.append(result)
     return ordered
@@ -174,13 +174,16 @@ def _unfinished(job: Job, interrupted: bool, stopped: bool, retries: int) -> Fil
     return FileResult(job.name, dest, "failed", why)
 
 
-def _dataset(
-    ray: Any, todo: Sequence[Job], request: Request, models: list[PackedModel],
-    weights: list[Any], shape: PoolShape,
-) -> Iterator[dict[str, Any]]:
-    options = request.ray
-    assert options is not None
-    rows = [{"index": i, "job": pickle.dumps(job)} for i, job in enumerate(todo)]
+def map_on_ray(
+    ray: Any, items: Sequence[Any], actor: type[PoolActor], kwargs: dict[str, Any],
+    shape: PoolShape, max_retries: int,
+) -> Iterator[tuple[int, Any]]:
+    """``(index, actor.handle(item))`` for every item, as they finish, each index once.
+
+    Items whose worker was lost more than ``max_retries`` times are left out (Ray Data
+    drops their block); the caller reports them.
+    """
+    rows = [{"index": i, "item": pickle.dumps(item)} for i, item in enumerate(items)]
     pool = shape.workers or 1
     blocks = max(-(-len(rows) // MAX_BLOCK), min(len(rows), pool * BLOCKS_PER_WORKER))
     compute = (
@@ -192,44 +195,73 @@ def _dataset(
         # its default retries a file forever, even one that crashes every worker).
         warnings.simplefilter("ignore", DeprecationWarning)
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-            RestoreActor,
-            fn_constructor_kwargs={"request": request, "models": models, "weights": weights,
-                                   "threads": shape.threads},
-            batch_size=1, compute=compute, num_cpus=shape.cpus, num_gpus=shape.gpus,
-            max_restarts=-1, max_task_retries=options.max_retries,
+            actor, fn_constructor_kwargs=kwargs, batch_size=1, compute=compute,
+            num_cpus=shape.cpus, num_gpus=shape.gpus, max_restarts=-1,
+            max_task_retries=max_retries,
         )
-    return ds.iter_rows()
+    seen: set[int] = set()
+    rows_out = ds.iter_rows()
+    try:
+        for row in rows_out:
+            index = int(row["index"])
+            if index not in seen:  # a retried block's rows may come twice
+                seen.add(index)
+                yield index, pickle.loads(row["result"])
+    except Exception as error:
+        raise _cause(error) from None
+    finally:
+        close = getattr(rows_out, "close", None)
+        if close is not None:
+            close()
 
 
-class RestoreActor:
-    """One Ray actor: the request's models loaded once, then files read, restored, written."""
+class PoolActor:
+    """A Ray Data actor of the pool: :meth:`handle` one item at a time."""
+
+    def handle(self, item: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"index": [], "result": []}
+        for index, blob in zip(batch["index"], batch["item"], strict=True):
+            out["index"].append(int(index))
+            out["result"].append(pickle.dumps(self.handle(pickle.loads(blob))))
+        return out
+
+
+def receive_models(models: list[PackedModel], weights: list[Any]) -> list[LoadedModel]:
+    """In a worker: the driver's models, from a shared file or the object store."""
+    import ray
+
+    from imgrestore.zoo.portable import unpack
+
+    return [unpack(m, lambda ref=ref: ray.get(ref)) for m, ref in zip(models, weights,
+                                                                      strict=True)]
+
+
+class RestoreActor(PoolActor):
+    """One worker: the request's models loaded once, then files read, restored, written."""
 
     def __init__(self, request: Request, models: list[PackedModel], weights: list[Any],
                  threads: int | None) -> None:
-        import ray
-        import torch
-
         from imgrestore.batch.worker import Chain, FileWorker
-        from imgrestore.zoo.portable import unpack
 
-        if threads:
-            torch.set_num_threads(threads)
-        loaded = [unpack(m, lambda ref=ref: ray.get(ref)) for m, ref in zip(models, weights,
-                                                                          strict=True)]
-        chain = Chain(request, loaded)
+        set_threads(threads)
+        chain = Chain(request, receive_models(models, weights))
         self.worker = FileWorker(request, chain)
         self.device = str(chain.restorers[0].device)
         self.precision = chain.restorers[0].precision
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"index": [], "result": [], "device": [], "precision": []}
-        for index, blob in zip(batch["index"], batch["job"], strict=True):
-            result = self.worker.run(pickle.loads(blob))
-            out["index"].append(int(index))
-            out["result"].append(pickle.dumps(result))
-            out["device"].append(self.device)
-            out["precision"].append(self.precision)
-        return out
+    def handle(self, item: Job) -> tuple[FileResult, str, str]:
+        return self.worker.run(item), self.device, self.precision
+
+
+def set_threads(threads: int | None) -> None:
+    """A CPU worker's torch threads: the CPUs Ray reserved for it."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def pool_shape(resources: dict[str, float], options: RayOptions, device: str) -> PoolShape:
@@ -249,10 +281,12 @@ def pool_shape(resources: dict[str, float], options: RayOptions, device: str) ->
 
 
 @contextmanager
-def _connected(ray: Any, options: RayOptions) -> Iterator[None]:
-    """Ray connected for the block: a running connection is reused and left running."""
+def connected(ray: Any, options: RayOptions) -> Iterator[None]:
+    """Ray connected and Ray Data set up for the block (see :func:`_quiet_data`); a
+    running connection is reused and left running."""
     if ray.is_initialized():
-        yield
+        with _quiet_data(ray):
+            yield
         return
     # Ray's own notices (token authentication, object-store arguments of restartable
     # actors) are not the user's business; its logs keep them.
@@ -266,7 +300,8 @@ def _connected(ray: Any, options: RayOptions) -> Iterator[None]:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise UsageError(f"--ray {options.address}: cannot connect ({exc})") from None
     try:
-        yield
+        with _quiet_data(ray):
+            yield
     finally:
         ray.shutdown()
 
@@ -309,7 +344,7 @@ def _cause(error: Exception) -> Exception:
     return error
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
     try:
         import ray
         import ray.data

@@ -38,6 +38,9 @@ Wang et al.'s 11x11 Gaussian window. See docs/eval.md.
 
     imgrestore eval upscale --clean hr/ --synthesize bicubic:scale=4,reupsample=false
     --crop 4 -m identity -m upscale-x4
+
+    imgrestore eval denoise --clean /shared/bench --synthesize gaussian_noise:sigma=25
+    --ray auto
 """
 
 
@@ -86,12 +89,15 @@ def eval_command(
     per_image: Annotated[bool, typer.Option(
         "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)] = False,
     quiet: opt.Quiet = False,
+    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
+    ray_retries: opt.RayRetries = 3,
 ) -> None:
     import json
     import sys
 
     from rich.console import Console
 
+    from imgrestore.batch.cluster import RayOptions
     from imgrestore.batch.run import EngineOptions
     from imgrestore.cli.display import stderr_console
     from imgrestore.errors import UsageError
@@ -105,6 +111,8 @@ def eval_command(
         check_report_path(json_path, "--json")
     if csv_path is not None:
         check_report_path(csv_path, "--csv")
+    if ray is None and (ray_workers is not None or ray_cpus is not None):
+        raise UsageError("--ray-workers and --ray-cpus go with --ray")
     request = EvalRequest(
         task=task, clean=clean, degraded=degraded,
         synthesize=parse_spec(synthesize) if synthesize else None, models=tuple(model or ()),
@@ -113,6 +121,8 @@ def eval_command(
         engine=EngineOptions(device=device, precision=precision,
                              tile=tile if tile == "auto" else int(tile),
                              tile_overlap=tile_overlap, max_memory=max_memory, compile=compile),
+        ray=None if ray is None else RayOptions(ray, workers=ray_workers,
+                                                cpus_per_worker=ray_cpus, max_retries=ray_retries),
     )
     err = stderr_console()
 

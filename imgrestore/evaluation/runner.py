@@ -31,7 +31,9 @@ from imgrestore.tasks import TASKS
 if TYPE_CHECKING:
     import numpy as np
 
+    from imgrestore.batch.cluster import RayOptions
     from imgrestore.engine.restorer import Restorer
+    from imgrestore.zoo.loading import LoadedModel
 
 #: The model reference meaning "the degraded input, unrestored".
 IDENTITY = "identity"
@@ -58,6 +60,8 @@ class EvalRequest:
     style: str | None = None
     max_pixels: int | None = None
     engine: EngineOptions = field(default_factory=EngineOptions)
+    #: Measure on a Ray cluster (each worker takes images and runs every model on them).
+    ray: RayOptions | None = None
 
 
 @dataclass
@@ -74,8 +78,12 @@ def evaluate(
     request: EvalRequest, *, on_image: OnImage | None = None, notify: Notify | None = None
 ) -> EvalReport:
     """Run every model of ``request`` on every image pair; the report of all scores."""
+    if request.ray is not None:
+        from imgrestore.evaluation.cluster import evaluate_on_ray
+
+        return evaluate_on_ray(request, on_image=on_image, notify=notify)
     pairs = plan_pairs(request)
-    scale = _scale(request)
+    scale = task_scale(request)
     models, infos = _load_models(request, scale, notify or (lambda message: None))
     restorers = [m.restorer for m in models if m.restorer is not None]
     report = EvalReport(
@@ -87,10 +95,9 @@ def evaluate(
         precision=restorers[0].precision if restorers else "none", models=infos,
     )
     for restorer in restorers:
-        _warm_up(restorer)
+        warm_up(restorer)
     for index, pair in enumerate(pairs):
-        clean, degraded = load_pair(pair, index, request, scale)
-        scores = [_score(pair, m, clean, degraded, request, scale) for m in models]
+        scores = score_pair(pair, index, models, request, scale)
         report.scores.extend(scores)
         if on_image is not None:
             on_image(pair, scores)
@@ -138,12 +145,21 @@ def load_pair(
     return clean, degraded
 
 
+def score_pair(
+    pair: Pair, index: int, models: Sequence[_Model], request: EvalRequest, scale: int
+) -> list[ImageScore]:
+    """Pair number ``index`` read (or synthesized) and measured with every model."""
+    clean, degraded = load_pair(pair, index, request, scale)
+    return [_score(pair, m, clean, degraded, request, scale) for m in models]
+
+
 def _modcrop(image: np.ndarray, scale: int) -> np.ndarray:
     h, w = image.shape[:2]
     return image[: h - h % scale, : w - w % scale] if scale > 1 else image
 
 
-def _scale(request: EvalRequest) -> int:
+def task_scale(request: EvalRequest) -> int:
+    """The scale the models of ``request`` must have (upscale's factor, else 1)."""
     if request.task != "upscale":
         return 1
     if request.scale is not None:
@@ -156,17 +172,23 @@ def _scale(request: EvalRequest) -> int:
 def _load_models(
     request: EvalRequest, scale: int, notify: Notify
 ) -> tuple[list[_Model], list[ModelInfo]]:
-    from imgrestore.engine.restorer import Restorer
+    resolved, infos = resolve_models(request, scale, notify)
+    return build_models(request, resolved), infos
+
+
+def resolve_models(
+    request: EvalRequest, scale: int, notify: Notify
+) -> tuple[list[tuple[str, LoadedModel | None]], list[ModelInfo]]:
+    """Each model of ``request`` as (label, loaded model; None for identity), checked."""
     from imgrestore.zoo.cards import find_card
     from imgrestore.zoo.loading import load_model
 
-    opts = request.engine
-    models: list[_Model] = []
+    resolved: list[tuple[str, LoadedModel | None]] = []
     infos: list[ModelInfo] = []
     for ref in request.models or (None,):
         if ref == IDENTITY:
             label = _unique(IDENTITY, infos)
-            models.append(_Model(label, None))
+            resolved.append((label, None))
             infos.append(ModelInfo(label, IDENTITY, "the degraded input"))
             continue
         loaded = load_model(ref, task=request.task,
@@ -179,15 +201,27 @@ def _load_models(
             raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
         named = ref is None or find_card(ref) is not None
         label = _unique(loaded.name if named else str(ref), infos)
-        restorer = Restorer(
+        resolved.append((label, loaded))
+        infos.append(ModelInfo(label, loaded.name, loaded.source))
+    return resolved, infos
+
+
+def build_models(
+    request: EvalRequest, resolved: Sequence[tuple[str, LoadedModel | None]]
+) -> list[_Model]:
+    """A restorer for each resolved model, with the request's engine options."""
+    from imgrestore.engine.restorer import Restorer
+
+    opts = request.engine
+    return [
+        _Model(label, None if loaded is None else Restorer(
             loaded.net, loaded.spec, scale=loaded.scale, device=opts.device,
             precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
             max_memory=opts.max_memory, compile=opts.compile,
             prefers_whole_image=loaded.prefers_whole_image,
-        )
-        models.append(_Model(label, restorer))
-        infos.append(ModelInfo(label, loaded.name, loaded.source))
-    return models, infos
+        ))
+        for label, loaded in resolved
+    ]
 
 
 def _unique(label: str, infos: Sequence[ModelInfo]) -> str:
@@ -199,7 +233,7 @@ def _unique(label: str, infos: Sequence[ModelInfo]) -> str:
     return candidate
 
 
-def _warm_up(restorer: Restorer) -> None:
+def warm_up(restorer: Restorer) -> None:
     """One small forward, so one-time costs (allocation, kernels) are not timed."""
     import numpy as np
 
