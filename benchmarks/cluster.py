@@ -6,7 +6,7 @@ Cuts ``--count`` crops of ``--size`` pixels from the photos (``python
 train/builtin/photos.py data/photos`` makes them), then restores them with ``denoise
 --model builtin``:
 
-1. the local batch (``imgrestore.batch.run.run``, this process, 2 threads);
+1. the local batch (``imgrestore.batch.run.run``, this process, 2 threads, then 1);
 2. a local Ray instance (2 CPUs): its start-up (``ray.init``), then the same batch with
    1 worker of 2 threads and with 2 workers of 1 thread.
 
@@ -107,6 +107,9 @@ def main() -> None:
           f"--model builtin; torch {torch.__version__}, ray {ray.__version__}")
 
     rows = [("local batch", "-", 2, timed_run(dataclasses.replace(base, output=str(root / "l"))))]
+    torch.set_num_threads(1)  # 2 threads suffer most when other jobs share the cores
+    rows.append(("local batch", "-", 1, timed_run(dataclasses.replace(base,
+                                                                     output=str(root / "l1")))))
     started = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              logging_level=logging.ERROR)
