@@ -71,6 +71,9 @@ class Clock:
         assert result.status == "done", result
         self.finished.append(time.perf_counter())
 
+    def unexpected(self, job, error) -> None:  # type: ignore[no-untyped-def]
+        pass  # file_done stops the benchmark on any failure
+
 
 def timed_run(request) -> dict[str, float]:  # type: ignore[no-untyped-def]
     from imgrestore.batch.run import run
@@ -96,8 +99,8 @@ def main() -> None:
     import ray
     import torch
 
-    from imgrestore.batch.cluster import RayOptions
     from imgrestore.batch.run import Request, Step
+    from imgrestore.cluster import RayOptions
 
     torch.set_num_threads(2)
     root = Path(tempfile.mkdtemp(prefix="imgrestore-cluster-bench-"))

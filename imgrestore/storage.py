@@ -3,13 +3,9 @@
 A local path (``file://`` URLs included) stays a :class:`pathlib.Path`. Any other URL
 becomes a :class:`upath.UPath` (universal-pathlib: the pathlib API over fsspec, from the
 ``imgrestore[fsspec]`` or ``imgrestore[ray]`` extra), so planning and naming work the same
-for both; S3 needs ``s3fs``, Google Cloud Storage ``gcsfs``, as fsspec says. What differs
-is how an output is written (:func:`put`):
-
-- a local file: temporary file beside it, fsync, rename (``imaging.writer.atomic_write``);
-- an object store (S3, GCS, Azure, memory...): one upload of the complete object. A store
-  publishes an object only when its upload completes, so no reader ever sees part of one;
-- another file system (SFTP, SMB, HDFS...): a temporary name beside it, then a rename.
+for both; S3 needs ``s3fs``, Google Cloud Storage ``gcsfs``, as fsspec says. Outputs are
+written, for both, by :func:`imgrestore.files.atomic_write` (complete uploads to object
+stores, never a partial object).
 
 We keep this small layer rather than going through fsspec for local files too: local
 outputs keep their fsync'd rename, and local planning stays free of fsspec.
@@ -17,15 +13,13 @@ outputs keep their fsync'd rename, and local planning stays free of fsspec.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from imgrestore.errors import ImageError, UsageError
+from imgrestore.errors import UsageError
+from imgrestore.files import OBJECT_STORES
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -34,12 +28,6 @@ if TYPE_CHECKING:
 Location: TypeAlias = "Path | UPath"
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
-#: fsspec protocols whose stores make an object visible only once its upload is complete.
-OBJECT_STORES = frozenset(
-    {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oci", "oss", "r2", "memory"}
-)
-#: How ``imaging.writer.atomic_write`` names its temporary files: ``.NAME.XXXXXXXX.part``.
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.part$")
 
 
 def is_url(text: str) -> bool:
@@ -131,53 +119,3 @@ def make_parent(dest: Location) -> None:
         os.makedirs(dest.parent, exist_ok=True)
     elif dest.protocol not in OBJECT_STORES:
         dest.fs.makedirs(dest.parent.path, exist_ok=True)
-
-
-def put(dest: Location, data: bytes) -> None:
-    """Write ``data`` as ``dest`` so that nobody ever sees a partial file (see the module)."""
-    if isinstance(dest, Path):
-        from imgrestore.imaging.writer import atomic_write
-
-        atomic_write(dest, data)
-        return
-    fs, path = dest.fs, dest.path
-    try:
-        if dest.protocol in OBJECT_STORES:
-            fs.pipe_file(path, data)
-            return
-        parent = dest.parent.path.rstrip("/")
-        tmp = f"{parent}/.{dest.name}.{uuid.uuid4().hex[:8]}.part"
-        try:
-            fs.pipe_file(tmp, data)
-            fs.mv(tmp, path)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                fs.rm(tmp)
-            raise
-    except (OSError, ValueError) as exc:
-        raise ImageError(str(dest), f"cannot write ({exc})") from None
-
-
-def sweep_partials(dests: Iterable[Location]) -> list[Path]:
-    """Remove what killed writers left of ``dests`` (local temporary ``.part`` files).
-
-    An output is written to ``.NAME.XXXXXXXX.part`` then renamed; a process killed in
-    between leaves that file behind. Each folder is listed once. Returns what was removed.
-    """
-    stems: dict[Path, set[str]] = {}
-    for dest in dests:
-        if isinstance(dest, Path):
-            stems.setdefault(dest.parent, set()).add(dest.stem)
-    removed: list[Path] = []
-    for folder, names in stems.items():
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            match = _PARTIAL.match(entry.name)
-            if match and Path(match.group("name")).stem in names and entry.is_file():
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-    return removed

@@ -1,4 +1,5 @@
-"""Local paths and fsspec URLs: naming, listing, complete writes, and a batch round trip."""
+"""Local paths and fsspec URLs: naming, listing, complete writes (through
+:func:`imgrestore.files.atomic_write`), and a batch round trip."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from imgrestore import storage
 from imgrestore.errors import UsageError
+from imgrestore.files import atomic_write
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
 
@@ -39,7 +41,7 @@ def test_unknown_protocol_is_a_usage_error() -> None:
 def test_listing_existence_and_complete_uploads(bucket: str) -> None:
     folder = storage.location(f"{bucket}/in")
     for name in ("b.jpg", "a.jpg", "sub/c.jpg"):
-        storage.put(folder / name, name.encode())
+        atomic_write(folder / name, name.encode())
     names = ["a.jpg", "b.jpg"]
     assert [p.name for p in storage.files_in(folder, recursive=False)] == names
     assert str(storage.files_in(folder, recursive=True)[-1]) == f"{bucket}/in/sub/c.jpg"
@@ -48,18 +50,6 @@ def test_listing_existence_and_complete_uploads(bucket: str) -> None:
     assert exists(folder / "a.jpg") and not exists(folder / "z.jpg")
     assert not exists(storage.location(f"{bucket}/nothing/a.jpg"))
     assert (folder / "sub" / "c.jpg").read_bytes() == b"sub/c.jpg"
-
-
-def test_sweep_removes_only_the_temporary_files_of_the_outputs(tmp_path: Path) -> None:
-    dest = tmp_path / "kite-denoised.jpg"
-    left = [tmp_path / ".kite-denoised.jpg.abc_1234.part",  # killed while writing
-            tmp_path / ".kite-denoised.png.zz99yy88.part"]  # its alpha twin, as PNG
-    kept = [tmp_path / ".path-denoised.jpg.abc_1234.part",  # another output's
-            tmp_path / "kite-denoised.jpg.part", tmp_path / "kite.jpg"]
-    for path in left + kept:
-        path.write_bytes(b"x")
-    assert sorted(storage.sweep_partials([dest])) == sorted(left)
-    assert all(p.exists() for p in kept) and not any(p.exists() for p in left)
 
 
 def test_batch_round_trip_through_fsspec_matches_the_local_run(bucket: str, tmp_path: Path) -> None:
@@ -71,7 +61,7 @@ def test_batch_round_trip_through_fsspec_matches_the_local_run(bucket: str, tmp_
     (local_in / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
     (local_in / "notes.txt").write_text("sidecar")
     for path in sorted(local_in.iterdir()):
-        storage.put(storage.location(f"{bucket}/in/{path.name}"), path.read_bytes())
+        atomic_write(storage.location(f"{bucket}/in/{path.name}"), path.read_bytes())
 
     def request(inputs: str, output: str) -> Request:
         return Request(steps=(Step("denoise", model="builtin"),), inputs=(inputs,), output=output)

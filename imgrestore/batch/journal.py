@@ -72,6 +72,9 @@ class JournalEvents:
         self.journal.write(result)
         self.events.file_done(result)
 
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        self.events.unexpected(job, error)
+
 
 def read_journal(path: str | os.PathLike[str]) -> list[dict]:
     """The entries of a journal; a last line cut short by a crash is left out."""

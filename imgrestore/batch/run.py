@@ -1,83 +1,30 @@
 """Run a restoration request: load the models, plan the files, restore them, report.
 
-Data flows one way: plan (no pixels read) -> read image -> each step's model through
-the tiling engine -> optional blend with the original -> write image. One bad file
-fails alone; outputs are written atomically, so an interrupted run leaves no partial
-file and the next run resumes by skipping finished outputs.
+Data flows one way: plan (no pixels read, :mod:`.plan`) -> read image -> each step's
+model through the tiling engine -> optional blend with the original -> write image
+(:mod:`.stages`), overlapped by the engine's pipeline, or spread over a Ray cluster's
+workers (:mod:`.cluster`). One bad file fails alone; outputs are written atomically, so an
+interrupted run leaves no partial file and the next run resumes by skipping finished
+outputs. With a journal (:mod:`.journal`) each file's result is on disk the moment it is
+known.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from imgrestore.batch import distributed
-from imgrestore.batch.cluster import RayOptions
+from imgrestore import distributed
 from imgrestore.batch.journal import Journal, JournalEvents
 from imgrestore.batch.plan import Job, plan_jobs
 from imgrestore.batch.report import FileResult, Report
-from imgrestore.batch.worker import Chain, FileWorker, load_models
+from imgrestore.batch.request import Request, Step
+from imgrestore.batch.stages import Chain, job_result, read_job, restore_job, write_job
+from imgrestore.cluster import RayOptions
+from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import ImgRestoreError, UsageError
-from imgrestore.tasks import TaskName, chain_suffix
-
-
-@dataclass(frozen=True)
-class Step:
-    """One task of a request; ``--then`` chains several."""
-
-    task: TaskName
-    #: Card name or alias, local file, model folder or ``hf:owner/repo[@rev]``; None =
-    #: the task's default.
-    model: str | None = None
-    weights: str | None = None
-    scale: int | None = None
-    style: str | None = None
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    device: str = "auto"
-    precision: str = "auto"
-    tile: str | int = "auto"
-    tile_overlap: int = 32
-    max_memory: str | None = None
-    compile: bool = False
-
-
-@dataclass(frozen=True)
-class Request:
-    """Everything a task command was asked to do."""
-
-    steps: tuple[Step, ...]
-    inputs: tuple[str, ...]
-    output: str | None = None
-    suffix: str | None = None
-    recursive: bool = False
-    overwrite: bool = False
-    dry_run: bool = False
-    fail_fast: bool = False
-    strength: float = 1.0
-    format: str | None = None
-    quality: int | None = None
-    strip_metadata: bool = False
-    max_pixels: int | None = None
-    #: Inputs are (left, right) dual-pixel views, two by two.
-    dual_pixel: bool = False
-    engine: EngineOptions = field(default_factory=EngineOptions)
-    #: Append each file's result to this JSON-lines file as soon as it is known.
-    journal: str | None = None
-    #: Run on a Ray cluster instead of in this process.
-    ray: RayOptions | None = None
-
-    def output_suffix(self) -> str:
-        if self.suffix is not None:
-            return self.suffix
-        return chain_suffix([(s.task, s.scale or 1) for s in self.steps])
+from imgrestore.storage import Location
 
 
 class Events(Protocol):
@@ -90,6 +37,9 @@ class Events(Protocol):
     def tiles(self, job: Job, done: int, total: int) -> None: ...
 
     def file_done(self, result: FileResult) -> None: ...
+
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        """``job`` failed with an error that is not the project's (a bug)."""
 
 
 class SilentEvents:
@@ -105,25 +55,29 @@ class SilentEvents:
     def file_done(self, result: FileResult) -> None:
         pass
 
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        pass
 
-def run(request: Request, events: Events | None = None, *, verbose: bool = False) -> Report:
-    """Carry out ``request``; the report says what happened to every file."""
+
+def run(request: Request, events: Events | None = None) -> Report:
+    """Carry out ``request``; the report says what happened to every file (and, with
+    ``request.journal``, each result goes to that JSON-lines file as soon as it is known)."""
     events = events or SilentEvents()
     if request.journal is None:
-        return _run(request, events, verbose)
+        return _run(request, events)
     journal = Journal(request.journal)
     try:
-        return _run(request, JournalEvents(events, journal), verbose)
+        return _run(request, JournalEvents(events, journal))
     finally:
         journal.close()
 
 
-def _run(request: Request, events: Events, verbose: bool) -> Report:
+def _run(request: Request, events: Events) -> Report:
     started = time.perf_counter()
     rank, world = distributed.rank_and_world()
     if request.ray is not None and world > 1:
         raise UsageError("--ray runs its own workers: start it once, not under torchrun")
-    report, todo = plan_report(request, events, record=rank == 0)
+    report, todo = _plan(request, events, record=rank == 0)
     todo = distributed.shard(todo, rank, world)
     if request.dry_run:
         for job in todo:
@@ -137,20 +91,18 @@ def _run(request: Request, events: Events, verbose: bool) -> Report:
         run_on_ray(todo, request, report, events)
         return _finish(report, started, world)
 
-    chain = Chain(request, load_models(request, events.notice))
+    chain = Chain(request, events.notice)
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, len(todo))
-    _process(todo, chain, request, report, events, verbose)
+    _process(todo, chain, request, report, events)
     return _finish(report, started, world)
 
 
-def plan_report(
-    request: Request, events: Events, *, record: bool = True
-) -> tuple[Report, list[Job]]:
+def _plan(request: Request, events: Events, *, record: bool) -> tuple[Report, list[Job]]:
     """Plan ``request`` (no pixels read): a report holding the skipped and failed files
-    (unless ``record`` is false), and the jobs to do."""
+    (unless ``record`` is false: other torchrun ranks), and the jobs to do."""
     plan = plan_jobs(
         request.inputs, suffix=request.output_suffix(), output=request.output,
         recursive=request.recursive, format=request.format, overwrite=request.overwrite,
@@ -168,38 +120,50 @@ def plan_report(
     return report, plan.todo
 
 
-def _process(
-    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
-    verbose: bool,
-) -> None:
-    from imgrestore.engine.pipeline import JobResult, run_pipeline
+class _Timer:
+    """Seconds each job spent being read, restored and written (not waiting in a queue)."""
 
-    worker = FileWorker(request, chain)
-    # Seconds each job spent being read, restored and written (not waiting in a queue).
-    busy: dict[int, float] = {}
+    def __init__(self) -> None:
+        self.busy: dict[int, float] = {}
 
-    def timed(stage: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(self, stage: Callable[..., Any]) -> Callable[..., Any]:
         def run_stage(job: Job, *args: Any) -> Any:
             start = time.perf_counter()
             try:
                 return stage(job, *args)
             finally:
-                busy[id(job)] = busy.get(id(job), 0.0) + time.perf_counter() - start
+                self.busy[id(job)] = self.busy.get(id(job), 0.0) + time.perf_counter() - start
 
         return run_stage
 
-    def restore(job: Job, image: Any) -> Any:
-        return worker.restore(job, image, lambda done, total: events.tiles(job, done, total))
+    def of(self, job: Job) -> float:
+        return round(self.busy.get(id(job), 0.0), 3)
+
+
+def _process(
+    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
+) -> None:
+    from imgrestore.engine.pipeline import JobResult, run_pipeline
+
+    timer = _Timer()
 
     def on_result(outcome: JobResult[Job]) -> None:
         job, error = outcome.job, outcome.error
-        if verbose and error is not None and not isinstance(error, ImgRestoreError):
-            traceback.print_exception(error, file=sys.stderr)
-        _record(report, events, worker.result(job, outcome.value, error, busy.get(id(job), 0.0)))
+        if error is not None and not isinstance(error, ImgRestoreError):
+            events.unexpected(job, error)
+        _record(report, events, job_result(job, outcome.value, error, timer.of(job),
+                                           chain.name))
+
+    def progress_of(job: Job) -> Callable[[int, int], None]:
+        return lambda done, total: events.tiles(job, done, total)
 
     try:
-        run_pipeline(todo, timed(worker.read), timed(restore), timed(worker.write), on_result,
-                     fail_fast=request.fail_fast)
+        run_pipeline(
+            todo, timer.timed(lambda job: read_job(job, request)),
+            timer.timed(lambda job, image: restore_job(job, image, chain, progress_of(job))),
+            timer.timed(lambda job, restored: write_job(job, restored, request)),
+            on_result, fail_fast=request.fail_fast,
+        )
     except KeyboardInterrupt:
         report.interrupted = True
     finished = {r.input for r in report.results}
@@ -214,14 +178,16 @@ def _record(report: Report, events: Events, result: FileResult) -> None:
     events.file_done(result)
 
 
-def _str(path: Path | None) -> str | None:
+def _str(path: Location | None) -> str | None:
     return None if path is None else str(path)
 
 
 def _finish(report: Report, started: float, world: int) -> Report:
     report.seconds = time.perf_counter() - started
     if world > 1:
-        distributed.merge_into_rank0(report)
+        gathered = distributed.gather_to_rank0(report)
+        if gathered is not None:
+            report.merge(gathered[1:])
     return report
 
 

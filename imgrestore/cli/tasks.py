@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from imgrestore.cli import options as opt
 from imgrestore.errors import ExitCode, UsageError
@@ -65,37 +66,25 @@ def _help(task: str) -> str:
     return f"{TASKS[task].summary}\n\n[bold]Examples[/bold]:\n\n    {examples}{EXIT_CODES}"
 
 
-def register(app: typer.Typer) -> None:
-    """Add the five task commands to ``app``.
+class _WithoutDualPixel(TyperCommand):
+    """The task commands other than ``deblur``: the shared command without ``--dual-pixel``
+    (the option is not offered, so it keeps its default, ``False``)."""
 
-    They share one function (the command's name says which task it is), except
-    ``deblur``, which also takes ``--dual-pixel``.
-    """
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["params"] = [p for p in kwargs.get("params", []) if p.name != "dual_pixel"]
+        super().__init__(*args, **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the five task commands to ``app``: one function, :func:`restore`, whose
+    command's name says which task it is; only ``deblur`` offers ``--dual-pixel``."""
     for name in TASKS:
-        command = deblur if name == "deblur" else restore
-        app.command(name, help=_help(name), rich_help_panel="Restore photos")(command)
+        cls = TyperCommand if name == "deblur" else _WithoutDualPixel
+        app.command(name, help=_help(name), rich_help_panel="Restore photos", cls=cls)(restore)
 
 
 def restore(
     ctx: typer.Context,
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
-    ray_retries: opt.RayRetries = 3,
-) -> None:
-    options = locals()
-    execute(str(options.pop("ctx").info_name), options)
-
-
-def deblur(
     inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
@@ -110,7 +99,8 @@ def deblur(
     ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
     ray_retries: opt.RayRetries = 3,
 ) -> None:
-    execute("deblur", locals())
+    """Every task command: its options, as Click parsed them, to :func:`execute`."""
+    execute(str(ctx.info_name), TaskOptions(**ctx.params))
 
 
 @dataclass(frozen=True)
@@ -143,17 +133,18 @@ class TaskOptions:
     json_report: str | None
     quiet: bool
     verbose: bool
-    ray: str | None = None
-    ray_workers: int | None = None
-    ray_cpus: int | None = None
-    ray_retries: int = 3
+    ray: str | None
+    ray_workers: int | None
+    ray_cpus: int | None
+    ray_retries: int
     dual_pixel: bool = False
 
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
-    from imgrestore.batch.cluster import RayOptions
-    from imgrestore.batch.run import EngineOptions, Request, Step
+    from imgrestore.batch.run import Request, Step
+    from imgrestore.cluster import parse_ray_options
+    from imgrestore.engine.options import EngineOptions
 
     steps = []
     for i, name in enumerate([task, *(o.then or [])]):
@@ -171,13 +162,12 @@ def build_request(task: str, o: TaskOptions) -> Request:
                 style=o.style if name == "enhance" else None,
             )
         )
-    if o.tile != "auto" and not o.tile.isdigit():
-        raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
-    if o.ray is None and (o.ray_workers is not None or o.ray_cpus is not None):
-        raise UsageError("--ray-workers and --ray-cpus go with --ray")
-    ray = None if o.ray is None else RayOptions(
-        o.ray, workers=o.ray_workers, cpus_per_worker=o.ray_cpus, max_retries=o.ray_retries,
+    engine = EngineOptions.parse(
+        device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
+        max_memory=o.max_memory, compile=o.compile,
     )
+    ray = parse_ray_options(o.ray, workers=o.ray_workers, cpus_per_worker=o.ray_cpus,
+                            max_retries=o.ray_retries)
     journal = None
     if o.json_report not in (None, "-") and not o.dry_run:
         from imgrestore.batch.journal import journal_path
@@ -188,28 +178,19 @@ def build_request(task: str, o: TaskOptions) -> Request:
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=EngineOptions(
-            device=o.device, precision=o.precision,
-            tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
-            max_memory=o.max_memory, compile=o.compile,
-        ),
-        journal=journal, ray=ray,
+        engine=engine, journal=journal, ray=ray,
     )
 
 
-def execute(task: str, parsed: dict[str, object]) -> None:
+def execute(task: str, o: TaskOptions) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
-    import json
-    import sys
-
-    from imgrestore.batch.distributed import rank_and_world
     from imgrestore.batch.run import run
-    from imgrestore.cli.display import BatchDisplay
+    from imgrestore.cli._output import BatchDisplay, write_json
+    from imgrestore.distributed import rank_and_world
 
-    o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
     if o.json_report not in (None, "-"):
-        from imgrestore.imaging.writer import check_report_path
+        from imgrestore.files import check_report_path
 
         check_report_path(o.json_report, "--json")
         if request.journal is not None:
@@ -218,7 +199,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
     try:
-        report = run(request, display, verbose=o.verbose)
+        report = run(request, display)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)
         display.console.print("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -226,7 +207,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     if rank > 0:
         raise typer.Exit(int(report.exit_code))
     if o.json_report == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif o.json_report:
         report.save(o.json_report)
     raise typer.Exit(int(report.exit_code))

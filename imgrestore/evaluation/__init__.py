@@ -1,2 +1,4 @@
-"""Measure restorations: PSNR/SSIM (:mod:`.metrics`), ``imgrestore eval`` (:mod:`.runner`),
-before/after pictures and pages (:mod:`.compare`)."""
+"""Measure restorations: ``imgrestore eval`` (:mod:`.runner`, with :mod:`.pairs`,
+:mod:`.synth`, :mod:`.scoring`, :mod:`.report`, and :mod:`.cluster` for ``--ray``) on the
+metrics of :mod:`imgrestore.ops.metrics`, and before/after pictures and pages
+(:mod:`.compare`)."""

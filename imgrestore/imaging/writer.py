@@ -8,18 +8,16 @@ input.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from imgrestore.errors import ImageError, UsageError
+from imgrestore.files import atomic_write
 from imgrestore.imaging import png16, tiff
 from imgrestore.imaging.formats import (
     IMAGE_SUFFIXES,
@@ -38,15 +36,6 @@ DEFAULT_QUALITY = 95
 # Formats whose writer takes one-channel (gray) data; with alpha only PNG and TIFF.
 _GRAY_FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "GIF"}
 _GRAY_ALPHA_FORMATS = {"PNG", "TIFF"}
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def encode_image(
@@ -80,7 +69,6 @@ def write_image(
     quality: int | None = None,
     bit_depth: int | None = None,
     strip_metadata: bool = False,
-    put: Callable[[Any, bytes], None] | None = None,
 ) -> Path:
     """Write the image to ``dest`` atomically; returns the path actually written.
 
@@ -88,9 +76,9 @@ def write_image(
     else the input's. If the image must change format (alpha headed for JPEG
     becomes PNG) the suffix is changed to match and the new path returned.
     The data goes to a temporary file in the destination folder, is fsynced,
-    then renamed over ``dest``. Refuses (UsageError) to write over the input.
-    ``put(dest, data)`` writes the bytes instead, e.g. to object storage
-    (:func:`imgrestore.storage.put`).
+    then renamed over ``dest`` (an fsspec location, e.g. in object storage, gets one
+    complete upload: :func:`imgrestore.files.atomic_write`). Refuses (UsageError) to
+    write over the input.
     """
     dest, plan = plan_write(
         dest, meta, format=format, bit_depth=bit_depth, has_alpha=alpha is not None
@@ -99,7 +87,7 @@ def write_image(
     for note in plan.notes:
         log.info("%s: %s", dest, note)
     data = _encode(plan, pixels, alpha, meta, quality, strip_metadata, str(dest))
-    (put or atomic_write)(dest, data)
+    atomic_write(dest, data)
     return dest
 
 
@@ -137,60 +125,6 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
     if same:
         raise UsageError(f"{dest}: refusing to write over the input image; "
                          "choose another output folder or suffix")  # fmt: skip
-
-
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``dest``, fsync, then ``os.replace`` it in."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    except OSError as exc:
-        raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-        raise
-    _fsync_dir(dest.parent)
-
-
-def check_report_path(path: str | os.PathLike[str], option: str) -> None:
-    """Refuse, before any work, a report path (``--json``, ``--csv``) that would destroy data.
-
-    A folder, or an existing file that is not text (a photo named by mistake), is a
-    :class:`UsageError`; an earlier report, or any text file, may be replaced.
-    """
-    from imgrestore.imaging.formats import sniff_format
-
-    dest = Path(path)
-    if dest.is_dir():
-        raise UsageError(f"{option} {dest}: is a folder; name a file")
-    if dest.is_file():
-        with open(dest, "rb") as f:
-            head = f.read(4096)
-        if sniff_format(head[:64]) is not None or b"\0" in head:
-            raise UsageError(f"{option} {dest}: exists and is not a text report; refused")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on folders
-    finally:
-        os.close(fd)
 
 
 def _check_arrays(pixels: np.ndarray, alpha: np.ndarray | None) -> None:

@@ -15,30 +15,24 @@ does: strictly, after checking every tensor fits, and never by unpickling code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgrestore.archs import ArchSpec
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cache import sha256_file
-from imgrestore.zoo.modeldir import WEIGHTS_FILE, ModelMeta, is_model_dir
+from imgrestore.zoo.modeldir import WEIGHTS_FILE, is_model_dir
 
 if TYPE_CHECKING:
-    from imgrestore.zoo.cards import Card
     from imgrestore.zoo.loading import LoadedModel
 
 
 @dataclass(frozen=True)
 class PackedModel:
-    """Everything about a loaded model but its tensors (small; pickled to workers)."""
+    """A loaded model without its tensors (small; pickled to workers)."""
 
-    spec: ArchSpec
-    card: Card | None
-    meta: ModelMeta
-    scale: int
-    prefers_whole_image: bool
-    source: str
+    #: Everything :func:`~imgrestore.zoo.loading.load_model` said of it, but ``net``.
+    model: LoadedModel
     #: A safetensors file the weights were loaded from, and its sha256; workers that see
     #: the same file (shared disk) read it instead of fetching the bytes.
     shared_file: str | None = None
@@ -46,7 +40,7 @@ class PackedModel:
 
     @property
     def name(self) -> str:
-        return self.card.name if self.card else (self.meta.name or self.spec.name)
+        return self.model.name
 
 
 def pack(loaded: LoadedModel) -> tuple[PackedModel, bytes]:
@@ -56,8 +50,7 @@ def pack(loaded: LoadedModel) -> tuple[PackedModel, bytes]:
     state = {k: v.detach().contiguous().clone() for k, v in loaded.net.state_dict().items()}
     shared = _weights_file(loaded)
     packed = PackedModel(
-        spec=loaded.spec, card=loaded.card, meta=loaded.meta, scale=loaded.scale,
-        prefers_whole_image=loaded.prefers_whole_image, source=loaded.source,
+        model=replace(loaded, net=None),
         shared_file=None if shared is None else str(shared),
         shared_sha256=None if shared is None else sha256_file(shared),
     )
@@ -67,18 +60,14 @@ def pack(loaded: LoadedModel) -> tuple[PackedModel, bytes]:
 def unpack(packed: PackedModel, fetch: Callable[[], bytes]) -> LoadedModel:
     """Rebuild the model: from the shared file when it is there unchanged, else ``fetch()``."""
     from imgrestore.zoo.checkpoints import read_checkpoint
-    from imgrestore.zoo.loading import LoadedModel, _build
+    from imgrestore.zoo.loading import _build
 
     shared = Path(packed.shared_file) if packed.shared_file else None
     if shared is not None and shared.is_file() and sha256_file(shared) == packed.shared_sha256:
         state, where = read_checkpoint(shared), str(shared)
     else:
         state, where = _from_bytes(fetch(), packed.name), f"{packed.name} (sent by the driver)"
-    net = _build(packed.spec, state, where=where)
-    return LoadedModel(
-        net=net, spec=packed.spec, card=packed.card, meta=packed.meta, scale=packed.scale,
-        prefers_whole_image=packed.prefers_whole_image, source=packed.source,
-    )
+    return replace(packed.model, net=_build(packed.model.spec, state, where=where))
 
 
 def _from_bytes(data: bytes, name: str) -> dict:

@@ -22,33 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imgrestore.batch.cluster import PoolShape, RayOptions, pool_shape
 from imgrestore.batch.journal import read_journal
 from imgrestore.batch.plan import OUTPUT_EXISTS
 from imgrestore.batch.report import Report, file_entry
 from imgrestore.batch.run import Request, Step, run
-from imgrestore.errors import UsageError
+from imgrestore.cluster import RayOptions
 
 PHOTOS = Path(__file__).parent.parent / "data" / "photos"
-
-
-def test_options_are_checked() -> None:
-    assert RayOptions("auto").address == "auto"
-    for address in ("ray://head:10001", "10.0.0.5:6379", "local"):
-        RayOptions(address)
-    with pytest.raises(UsageError, match="photos/: not a Ray address"):
-        RayOptions("photos/")
-    with pytest.raises(UsageError, match="workers must be at least 1"):
-        RayOptions(workers=0)
-
-
-def test_pool_shape_one_gpu_per_worker_or_cpu_threads() -> None:
-    options = RayOptions()
-    assert pool_shape({"CPU": 64, "GPU": 8}, options, "auto") == PoolShape(None, 1.0, 1.0, None)
-    assert pool_shape({"CPU": 64, "GPU": 8}, options, "cpu").gpus == 0.0
-    assert pool_shape({"CPU": 64}, options, "auto") == PoolShape(None, 4.0, 0.0, 4)
-    assert pool_shape({"CPU": 2}, RayOptions(workers=2), "auto") == PoolShape(2, 1.0, 0.0, 1)
-    assert pool_shape({"CPU": 2}, options, "auto").cpus == 2.0
 
 
 # --- on the session's local Ray instance (tests/conftest.py: ray_address) ---------------
@@ -198,8 +178,7 @@ def test_a_worker_killed_mid_run_loses_no_file(ray_address: str, tmp_path: Path)
 
 DRIVER = """
 import sys
-from imgrestore.batch.cluster import RayOptions
-from imgrestore.batch.run import Request, Step, run
+from imgrestore.batch.run import RayOptions, Request, Step, run
 inputs, output, journal, address, report = sys.argv[1:]
 request = Request(steps=(Step("denoise", model="builtin"),), inputs=(inputs,), output=output,
                   journal=journal, ray=RayOptions(address, workers=2))

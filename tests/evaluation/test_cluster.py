@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imgrestore.batch.cluster import RayOptions
+from imgrestore.cluster import RayOptions
 from imgrestore.errors import ImgRestoreError
 from imgrestore.evaluation.runner import EvalRequest, evaluate
 from imgrestore.evaluation.synth import parse_spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def test_shared_file_is_read_when_it_is_the_same(tmp_path: Path) -> None:
     loaded = load_model("builtin", task="denoise")
     packed, data = pack(loaded)
     assert packed.shared_file == str(builtin_dir(loaded.card) / "model.safetensors")
+    # The record travels by pickle; the network (tensors, code) never does.
+    assert packed.model.net is None and len(pickle.dumps(packed)) < len(data)
     again = unpack(packed, _never)
     assert _same_weights(again.net, loaded.net) and again.name == loaded.name
     assert (again.scale, again.spec, again.card) == (loaded.scale, loaded.spec, loaded.card)

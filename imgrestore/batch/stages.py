@@ -1,0 +1,228 @@
+"""One job's way through a batch: read it, restore it with the request's models, write it.
+
+:func:`read_job`, the :class:`Chain` of restorers and :func:`write_job` are the three
+stages :func:`imgrestore.batch.run.run` overlaps with the engine's pipeline; each takes
+one :class:`~imgrestore.batch.plan.Job` and may run wherever the job is (a thread, a
+process, a Ray worker: :func:`run_job` runs all three one after the other there). A job
+whose real output name is only known once its pixels are read and that output is already
+there becomes :class:`Exists` and passes the later stages untouched. :func:`job_result`
+is what the report says of a finished job, wherever it ran.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from imgrestore import distributed
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent
+from imgrestore.batch.report import FileResult
+from imgrestore.batch.request import Request
+from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
+from imgrestore.storage import Location
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from imgrestore.engine.restorer import Restorer
+    from imgrestore.imaging.types import ImageMeta, LoadedImage
+    from imgrestore.zoo.loading import LoadedModel
+
+
+@dataclass
+class Restored:
+    """A restored image on its way to the writer, with what the input could not keep."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    meta: ImageMeta
+    notes: tuple[str, ...]
+
+
+def load_models(request: Request, notify: Callable[[str], None]) -> list[LoadedModel]:
+    """The request's models, resolved, fetched if needed, verified and checked for its input."""
+    from imgrestore.zoo.loading import load_model
+
+    models: list[LoadedModel] = []
+    for step in request.steps:
+        loaded = load_model(
+            step.model, task=step.task, weights=step.weights, scale=step.scale,
+            style=step.style, notify=notify,
+        )
+        wanted = 6 if request.dual_pixel and not models else 3
+        if loaded.spec.in_channels != wanted:
+            hint = (
+                "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
+                else "--dual-pixel needs a dual-pixel model"
+            )
+            raise UsageError(
+                f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
+                f"({loaded.input_kind}); {hint}"
+            )
+        models.append(loaded)
+    return models
+
+
+class Chain:
+    """The request's models, each wrapped in a tiling restorer, applied in order."""
+
+    def __init__(self, request: Request, notify: Callable[[str], None] | None = None, *,
+                 models: Sequence[LoadedModel] | None = None) -> None:
+        """Load the request's models (notices to ``notify``), or take ``models`` already
+        loaded by :func:`load_models` (a Ray worker receives its driver's)."""
+        from imgrestore.engine.restorer import Restorer
+
+        if models is None:
+            models = load_models(request, notify or (lambda message: None))
+        options = replace(request.engine,
+                          device=distributed.device_for_rank(request.engine.device))
+        self.models: list[LoadedModel] = list(models)
+        self.restorers: list[Restorer] = [Restorer.from_model(m, options) for m in models]
+        self.strength = request.strength
+
+    @property
+    def name(self) -> str:
+        """The models' names, as the report gives them (``a -> b`` for a chain)."""
+        return " -> ".join(m.name for m in self.models)
+
+    @property
+    def scale(self) -> int:
+        total = 1
+        for r in self.restorers:
+            total *= r.scale
+        return total
+
+    def __call__(
+        self, image: LoadedImage, progress: Callable[[int, int], None] | None = None
+    ) -> Restored:
+        import numpy as np
+
+        from imgrestore.imaging import resize_alpha
+        from imgrestore.ops.resize import resize_bicubic
+
+        pixels = image.pixels
+        for restorer in self.restorers:
+            pixels = restorer(pixels, progress=progress)
+        if self.strength < 1.0:
+            base = resize_bicubic(image.pixels, pixels.shape[:2])
+            pixels = np.clip(self.strength * pixels + (1 - self.strength) * base, 0.0, 1.0)
+        alpha = image.alpha
+        if alpha is not None and alpha.shape != pixels.shape[:2]:
+            alpha = resize_alpha(alpha, pixels.shape[:2])
+        return Restored(pixels.astype(np.float32, copy=False), alpha, image.meta, image.meta.notes)
+
+
+@dataclass(frozen=True)
+class Exists:
+    """A job whose output, under another suffix than planned, is already there."""
+
+    output: Location
+
+
+def with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
+    """The 6-channel input of a dual-pixel network: left RGB then right RGB."""
+    import dataclasses
+
+    import numpy as np
+
+    if left.pixels.shape != right.pixels.shape:
+        raise ImageError(
+            right.meta.name,
+            f"right view is {right.meta.width}x{right.meta.height}, left view "
+            f"{left.meta.name} is {left.meta.width}x{left.meta.height}",
+        )
+    pixels = np.concatenate([left.pixels, right.pixels], axis=2)
+    return dataclasses.replace(left, pixels=pixels)
+
+
+def read_job(job: Job, request: Request) -> LoadedImage | Exists:
+    """Decode the job's input (stdin when it has no source; both views of a dual-pixel
+    pair), or :class:`Exists` when its output, under the name the content decides, is there."""
+    from imgrestore.imaging import plan_write, read_image
+
+    source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
+    image = read_image(source, max_pixels=request.max_pixels)
+    if job.dest is not None and not request.overwrite:
+        # The plan could not know the output's real name when the format changes
+        # with the content (transparency headed for JPEG is written as PNG).
+        real, _ = plan_write(job.dest, image.meta, format=job.format,
+                             has_alpha=image.alpha is not None)
+        if real != job.dest and real.exists():
+            return Exists(real)
+    if job.partner is None:
+        return image
+    return with_right_view(image, read_image(job.partner, max_pixels=request.max_pixels))
+
+
+def restore_job(job: Job, image: LoadedImage | Exists, chain: Chain,
+                progress: Callable[[int, int], None] | None = None) -> Restored | Exists:
+    """The job's image through every model of ``chain`` (``progress``: tiles done, total)."""
+    if isinstance(image, Exists):
+        return image
+    return chain(image, progress=progress)
+
+
+def write_job(job: Job, result: Restored | Exists,
+              request: Request) -> tuple[str, tuple[str, ...]] | Exists:
+    """Write the output (atomically; stdout when the job has no destination); returns
+    where, and every note on what the file could not keep."""
+    from imgrestore.imaging import encode_image, plan_output, plan_write, write_image
+
+    if isinstance(result, Exists):
+        return result
+    options = dict(format=job.format, quality=request.quality,
+                   strip_metadata=request.strip_metadata)
+    has_alpha = result.alpha is not None
+    if job.dest is None:
+        plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
+        data = encode_image(result.pixels, result.alpha, result.meta, **options)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return "<stdout>", result.notes + plan.notes
+    _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
+    make_parent(job.dest)
+    written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
+    return str(written), result.notes + plan.notes
+
+
+def run_job(job: Job, request: Request, chain: Chain) -> tuple[FileResult, Exception | None]:
+    """All three stages, one after the other (a Ray worker's way): the report's entry,
+    and the error when it failed (not raised)."""
+    start = time.perf_counter()
+    value: Any = None
+    error: Exception | None = None
+    try:
+        value = write_job(job, restore_job(job, read_job(job, request), chain), request)
+    except Exception as exc:
+        error = exc
+    return job_result(job, value, error, round(time.perf_counter() - start, 3),
+                      chain.name), error
+
+
+def job_result(job: Job, value: Any, error: BaseException | None, seconds: float,
+               model_name: str) -> FileResult:
+    """What the report says of a finished job: done (``value`` is what :func:`write_job`
+    returned), skipped (its output exists) or failed (``error``)."""
+    if isinstance(value, Exists):
+        return FileResult(job.name, str(value.output), "skipped", OUTPUT_EXISTS)
+    if error is None:
+        output, notes = value
+        return FileResult(job.name, output, "done", None, seconds, model_name, notes)
+    return FileResult(job.name, None if job.dest is None else str(job.dest), "failed",
+                      one_line(job, error), seconds, model_name,
+                      device_error=isinstance(error, DeviceError))
+
+
+def one_line(job: Job, error: BaseException) -> str:
+    """The one line a failed file gets: its name and the reason."""
+    if isinstance(error, ImgRestoreError):
+        text = str(error)
+        return text if text.startswith(job.name) else f"{job.name}: {text}"
+    return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
+
+
+__all__ = ["Chain", "Exists", "Restored", "job_result", "load_models", "one_line", "read_job",
+           "restore_job", "run_job", "with_right_view", "write_job"]
