@@ -34,6 +34,10 @@ class ImageError(ImgRestoreError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ImageError], tuple[object, str]]:
+        # Picklable (a Ray worker's error reaches the driver this way).
+        return type(self), (self.path, self.reason)
+
 
 class WeightsError(ImgRestoreError):
     """Weights are missing, corrupt, of the wrong shape, or cannot be fetched."""

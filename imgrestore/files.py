@@ -6,7 +6,18 @@ Only a regular file is ever replaced or opened for reading (:func:`open_regular`
 FIFO, socket, device, folder or link loop is refused with its own reason, so nothing
 blocks on a pipe, reads a device without end or replaces ``/dev/null``. A temporary file
 that a killed run left is found and removed by :func:`remove_stale_parts`.
-This module is torch-free.
+
+Outputs at fsspec URLs (:mod:`imgrestore.storage`) take the same road, each as safely as
+its file system allows:
+
+- a local file: a temporary file beside it, fsync, rename;
+- an object store (S3, GCS, Azure, memory...): one upload of the complete object. A store
+  publishes an object only when its upload completes, so no reader ever sees part of one;
+- another file system (SFTP, SMB, HDFS...): a temporary name beside it, then a rename.
+
+A process killed between writing a temporary file and renaming it leaves that file
+behind; :func:`remove_stale_parts` removes them. This module is torch-free (and fsspec-free:
+remote locations bring their own file system).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from imgrestore.errors import ImageError, UsageError
 
@@ -111,15 +123,25 @@ def open_regular(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
 
 # --- writing ----------------------------------------------------------------------------------
 
+#: fsspec protocols whose stores make an object visible only once its upload is complete.
+OBJECT_STORES = frozenset(
+    {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oci", "oss", "r2", "memory"}
+)
+#: How :func:`atomic_write` names its temporary files: ``.NAME.XXXXXXXX.part``.
 
-def atomic_write(dest: Path, data: bytes) -> None:
+def atomic_write(dest: Path | Any, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``dest``, fsync, then ``os.replace`` it in.
 
     Only a regular file is ever replaced: a symbolic link, folder, FIFO, socket or device
     at ``dest`` (``/dev/null`` included) is refused with :class:`ImageError`, checked
     again right before the rename. The temporary file is ``.<name>.<pid>-<host>-*.part``,
     so a later run can tell a stale one from one being written (:func:`remove_stale_parts`).
+    ``dest`` may also be a location in an fsspec file system (a ``upath.UPath``): see the
+    module for how each kind is written whole.
     """
+    if not isinstance(dest, Path) and hasattr(dest, "fs"):
+        _put_remote(dest, data)
+        return
     dest = Path(dest)
     _refuse_special(dest)
     try:
@@ -164,6 +186,26 @@ def _refuse_special(dest: Path) -> None:
     if (what := kind_of(st.st_mode)) is not None:
         raise ImageError(dest, f"is {what}, not a regular file; refused (imgrestore "
                                "replaces only regular files)")  # fmt: skip
+
+
+def _put_remote(dest: Any, data: bytes) -> None:
+    """``data`` as the fsspec location ``dest``, never visible in part (see the module)."""
+    fs, path = dest.fs, dest.path
+    try:
+        if dest.protocol in OBJECT_STORES:
+            fs.pipe_file(path, data)
+            return
+        parent = dest.parent.path.rstrip("/")
+        tmp = f"{parent}/.{dest.name}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            fs.pipe_file(tmp, data)
+            fs.mv(tmp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fs.rm(tmp)
+            raise
+    except (OSError, ValueError) as exc:
+        raise ImageError(str(dest), f"cannot write ({exc})") from None
 
 
 def check_report_path(path: str | os.PathLike[str], option: str) -> None:
@@ -300,5 +342,5 @@ def _alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["atomic_write", "check_report_path", "kind_of", "not_regular_reason",
+__all__ = ["OBJECT_STORES", "atomic_write", "check_report_path", "kind_of", "not_regular_reason",
            "open_regular", "remove_stale_parts", "replacing", "stat_reason"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,19 @@ def data_dir() -> Path:
 #: fails at once instead of reaching the network. Tests that serve something on
 #: 127.0.0.1 are reached directly (NO_PROXY); the fake Google Drive sets its own proxy.
 NOWHERE = "http://127.0.0.1:9"
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """The address of one local Ray instance (2 CPUs) for the session's Ray tests, which
+    are skipped without the ray extra; shut down, with all its processes, at the end."""
+    ray = pytest.importorskip("ray", reason="needs the ray extra: pip install 'imgrestore[ray]'")
+    pytest.importorskip("ray.data")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR)
+    yield ray.get_runtime_context().gcs_address
+    if started:
+        ray.shutdown()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -149,3 +149,16 @@ def test_stale_part_files_of_ours_are_removed_and_nothing_else(tmp_path) -> None
     assert sorted(removed) == sorted([dead, old])
     left = {p.name for p in tmp_path.iterdir()}
     assert left == {writing.name, elsewhere.name, *(p.name for p in other)}
+
+
+def test_atomic_write_to_an_fsspec_file_system_renames_a_complete_file(tmp_path: Path) -> None:
+    """A file system that is not an object store (here fsspec's local one, as SFTP or SMB
+    would be) gets a temporary file beside the output, then a rename."""
+    upath = pytest.importorskip("upath", reason="needs the fsspec extra (universal-pathlib)")
+    dest = upath.UPath(f"file://{tmp_path}/out/kite.png")
+    assert not isinstance(dest, Path) and dest.protocol == "file"
+    (tmp_path / "out").mkdir()
+    atomic_write(dest, b"one")
+    atomic_write(dest, b"two")
+    assert (tmp_path / "out" / "kite.png").read_bytes() == b"two"
+    assert os.listdir(tmp_path / "out") == ["kite.png"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from imgrestore import storage
 from imgrestore.files import not_regular_reason, stat_reason
 from imgrestore.imaging.formats import IMAGE_SUFFIXES, RAW_SUFFIXES, sniff_format
 from imgrestore.imaging.inputs import read_head
@@ -169,7 +170,10 @@ def expand(inputs: Sequence[str], recursive: bool, suffix: str, output: str | No
     found = Found()
     skip = _output_folder_keys(output)
     for text in inputs:
-        path = Path(text)
+        if storage.is_url(text) and storage.is_remote(remote := storage.location(text)):
+            _expand_remote(text, remote, recursive, suffix, found)
+            continue
+        path = storage.location(text) if storage.is_url(text) else Path(text)  # file://
         try:
             st = os.stat(path)
         except OSError as exc:
@@ -213,12 +217,44 @@ def _expand_glob(pattern: str, recursive: bool, found: Found) -> None:
         found.refused.append(_fail(Path(pattern), "no file matches this pattern"))
 
 
+def _expand_remote(text: str, path: storage.Location, recursive: bool, suffix: str,
+                   found: Found) -> None:
+    """An input at an fsspec URL: a file, a folder (listed), or a glob pattern."""
+    if path.is_dir():
+        children = [c for c in storage.files_in(path, recursive)
+                    if not c.name.startswith(".") and not _looks_like_our_output(c, suffix)]
+        for child in children:
+            if child.suffix.lower() in IMAGE_SUFFIXES or _remote_format(child) is not None:
+                found.files.append((child, path))
+            else:
+                found.ignored.append(child)
+        if not children:
+            found.refused.append(_fail(path, "no images in this folder"))
+    elif path.exists():
+        found.files.append((path, None))
+    elif glob.has_magic(text):
+        matches = storage.glob(text, recursive)
+        found.files.extend((m, None) for m in matches)
+        if not matches:
+            found.refused.append(_fail(path, "no file matches this pattern"))
+    else:
+        found.refused.append(_fail(path, "no such file or folder"))
+
+
+def _remote_format(path: storage.Location) -> str | None:
+    try:
+        with path.open("rb") as f:
+            return sniff_format(f.read(64))
+    except OSError:
+        return None
+
+
 def once_each(found: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
     """``found`` without repeats: a file named twice, or by name and by its folder, runs once."""
     seen: set[str] = set()
     unique = []
     for src, base in found:
-        key = os.path.abspath(src)
+        key = os.path.abspath(src) if isinstance(src, Path) else storage.key(src)
         if key not in seen:
             seen.add(key)
             unique.append((src, base))

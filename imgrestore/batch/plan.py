@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
+from imgrestore import storage
 from imgrestore.batch.expand import expand, image_format, once_each
 from imgrestore.errors import UsageError
 from imgrestore.imaging.complete import output_state
@@ -22,6 +22,7 @@ from imgrestore.imaging.formats import (
     SUFFIX_FORMAT,
     normalize_format,
 )
+from imgrestore.storage import Location
 
 STDIO = "-"
 
@@ -36,15 +37,15 @@ INCOMPLETE_OUTPUT = "the existing output was incomplete (empty or cut short): re
 class Job:
     """One image to restore. ``source``/``dest`` None mean stdin/stdout."""
 
-    source: Path | None
-    dest: Path | None
+    source: Location | None
+    dest: Location | None
     #: Output format for the writer (canonical name), or None for "same as the input".
     format: str | None = None
     state: JobState = "todo"
     #: Why the job is skipped or failed before it starts.
     reason: str | None = None
     #: The right view of a dual-pixel pair (``source`` is the left one).
-    partner: Path | None = None
+    partner: Location | None = None
     #: Something to say on the job's line (e.g. an incomplete earlier output redone).
     note: str | None = None
 
@@ -58,14 +59,14 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     #: Files found in folders that are not images (sidecars, notes...): not processed,
     #: not failures; listed in the report.
-    ignored: list[Path] = field(default_factory=list)
+    ignored: list[Location] = field(default_factory=list)
 
     @property
     def todo(self) -> list[Job]:
         return [j for j in self.jobs if j.state == "todo"]
 
 
-def output_suffix_for(source: Path, format: str | None) -> str:
+def output_suffix_for(source: Location, format: str | None) -> str:
     """The suffix an output of ``source`` gets: ``--format``'s, else the input's own.
 
     Camera RAW files become 16-bit TIFF. A file whose content disagrees with its
@@ -106,14 +107,15 @@ def plan_jobs(
     if STDIO in inputs:
         if len(inputs) != 1:
             raise UsageError("'-' (stdin) cannot be combined with other inputs")
-        dest = None if output in (None, STDIO) else Path(output)
+        dest = None if output in (None, STDIO) else storage.location(output)
         return Plan([Job(None, dest, fmt)])
     if output == STDIO:
         raise UsageError("'-o -' (stdout) needs '-' (stdin) as the input")
     if pairs:
-        if len(inputs) % 2 or any(Path(i).is_dir() for i in inputs):
+        if len(inputs) % 2 or any(storage.location(i).is_dir() for i in inputs):
             raise UsageError("dual-pixel input is files in pairs: LEFT RIGHT [LEFT RIGHT ...]")
-        partners = {Path(a): Path(b) for a, b in zip(inputs[::2], inputs[1::2], strict=True)}
+        partners = {storage.location(a): storage.location(b)
+                    for a, b in zip(inputs[::2], inputs[1::2], strict=True)}
         expanded = expand(inputs[::2], False, suffix, output)
         found = expanded.files
     else:
@@ -121,7 +123,7 @@ def plan_jobs(
         expanded = expand(inputs, recursive, suffix, output)
         found = once_each(expanded.files)
     single = _single_output(output, list(inputs[::2]) if pairs else list(inputs), found)
-    out = Path(output) if output else None
+    out = storage.location(output) if output else None
     targets = _Targets(found, partners, overwrite)
     jobs = [Job(r.path, None, state=r.state, reason=r.reason) for r in expanded.refused]
     for src, base in found:
@@ -131,8 +133,8 @@ def plan_jobs(
 
 
 def _single_output(
-    output: str | None, named: list[str], found: list[tuple[Path, Path | None]]
-) -> Path | None:
+    output: str | None, named: list[str], found: list[tuple[Location, Location | None]]
+) -> Location | None:
     """The one output file ``-o`` names, or None when ``-o`` is a folder (or not given).
 
     ``-o`` names a file when it has a suffix and is not an existing folder; that needs
@@ -141,9 +143,9 @@ def _single_output(
     """
     if output is None:
         return None
-    out = Path(output)
+    out = storage.location(output)
     as_folder = out.is_dir() or output.endswith(("/", os.sep)) or out.suffix == ""
-    several = len(named) > 1 or len(found) > 1 or any(Path(n).is_dir() for n in named)
+    several = len(named) > 1 or len(found) > 1 or any(storage.location(n).is_dir() for n in named)
     if as_folder:
         if out.exists() and not out.is_dir():
             raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
@@ -158,8 +160,8 @@ def _single_output(
     return out if found else None
 
 
-def _destination(src: Path, base: Path | None, out: Path | None, recursive: bool,
-                 suffix: str, fmt: str | None, targets: _Targets) -> Path:
+def _destination(src: Location, base: Location | None, out: Location | None,
+                 recursive: bool, suffix: str, fmt: str | None, targets: _Targets) -> Location:
     """Where ``src``'s output goes: beside it or under ``out`` (mirroring ``base``'s tree
     with ``recursive``), told apart by its extension when another input took the name."""
     ext = output_suffix_for(src, fmt)
@@ -175,18 +177,21 @@ def _destination(src: Path, base: Path | None, out: Path | None, recursive: bool
 class _Targets:
     """The outputs claimed so far, and the inputs no output may replace."""
 
-    def __init__(self, found: list[tuple[Path, Path | None]], partners: dict[Path, Path],
+    def __init__(self, found: list[tuple[Location, Location | None]],
+                 partners: dict[Location, Location],
                  overwrite: bool) -> None:
         self.sources = {src.resolve() for src, _ in found} | {
             p.resolve() for p in partners.values()}
         self.partners = partners
         self.overwrite = overwrite
-        self.claimed: dict[Path, Path] = {}
+        self.claimed: dict[Location, Location] = {}
+        #: Remote output folders are listed once, not asked per file.
+        self.exists = storage.Existing()
 
-    def taken(self, dest: Path) -> bool:
+    def taken(self, dest: Location) -> bool:
         return dest.resolve() in self.claimed
 
-    def job(self, src: Path, dest: Path, fmt: str | None) -> Job:
+    def job(self, src: Location, dest: Location, fmt: str | None) -> Job:
         """The job writing ``src`` to ``dest``: to do, skipped (output exists) or failed."""
         key = dest.resolve()
         if key in self.sources:
@@ -194,8 +199,12 @@ class _Targets:
         if key in self.claimed:
             return Job(src, dest, fmt, "fail", f"same output as {self.claimed[key]}; refused")
         self.claimed[key] = src
-        return _existing_output(Job(src, dest, fmt, partner=self.partners.get(src)),
-                                self.overwrite)
+        job = Job(src, dest, fmt, partner=self.partners.get(src))
+        if storage.is_remote(dest):  # a remote output is whole or absent (atomic uploads)
+            if self.exists(dest) and not self.overwrite:
+                return replace(job, state="skip", reason=OUTPUT_EXISTS)
+            return job
+        return _existing_output(job, self.overwrite)
 
 
 def _existing_output(job: Job, overwrite: bool) -> Job:
@@ -213,6 +222,6 @@ def _existing_output(job: Job, overwrite: bool) -> Job:
     return replace(job, state="fail", reason=f"output {job.dest} {state}")
 
 
-def make_parent(dest: Path) -> None:
+def make_parent(dest: Location) -> None:
     """Create the folder an output goes into."""
-    os.makedirs(dest.parent, exist_ok=True)
+    storage.make_parent(dest)

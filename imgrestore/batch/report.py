@@ -33,6 +33,11 @@ class FileResult:
     device_error: bool = False
 
 
+def file_entry(result: FileResult) -> dict[str, Any]:
+    """``result`` as the JSON report lists it."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(result).items()}
+
+
 @dataclass
 class Report:
     """All results of a run, in input order, plus what was used."""
@@ -73,10 +78,7 @@ class Report:
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
             "summary": {s: counts.get(s, 0) for s in STATUSES},
-            "files": [
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()}
-                for r in self.results
-            ],
+            "files": [file_entry(r) for r in self.results],
             "ignored": self.ignored,
         }
 

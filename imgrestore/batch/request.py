@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from imgrestore.cluster import RayOptions
 from imgrestore.engine.options import EngineOptions
 from imgrestore.tasks import TaskName, chain_suffix
 
@@ -45,6 +46,10 @@ class Request:
     #: Inputs are (left, right) dual-pixel views, two by two.
     dual_pixel: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
+    #: Append each file's result to this JSON-lines file as soon as it is known.
+    journal: str | None = None
+    #: Run on a Ray cluster instead of in this process.
+    ray: RayOptions | None = None
 
     def output_suffix(self) -> str:
         if self.suffix is not None:

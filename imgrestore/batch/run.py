@@ -2,9 +2,11 @@
 
 Data flows one way: plan (no pixels read, :mod:`.plan`) -> read image -> each step's
 model through the tiling engine -> optional blend with the original -> write image
-(:mod:`.stages`), overlapped by the engine's pipeline. One bad file fails alone; outputs
-are written atomically, so an interrupted run leaves no partial file and the next run
-resumes by skipping finished outputs.
+(:mod:`.stages`), overlapped by the engine's pipeline, or spread over a Ray cluster's
+workers (:mod:`.cluster`). One bad file fails alone; outputs are written atomically, so an
+interrupted run leaves no partial file and the next run resumes by skipping finished
+outputs. With a journal (:mod:`.journal`) each file's result is on disk the moment it is
+known.
 """
 
 from __future__ import annotations
@@ -15,20 +17,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from imgrestore import distributed
-from imgrestore.batch.plan import OUTPUT_EXISTS, Job, plan_jobs
+from imgrestore.batch.journal import Journal, JournalEvents
+from imgrestore.batch.plan import Job, Plan, plan_jobs
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.request import Request, Step
 from imgrestore.batch.stages import (
     STDOUT_NAME,
     Chain,
-    Exists,
     check_streams,
+    job_result,
     read_job,
     restore_job,
     write_job,
 )
+from imgrestore.cluster import RayOptions
 from imgrestore.engine.options import EngineOptions
-from imgrestore.errors import DeviceError, ImgRestoreError
+from imgrestore.errors import ImgRestoreError, UsageError
+from imgrestore.storage import Location
 
 
 class Events(Protocol):
@@ -69,32 +74,25 @@ class SilentEvents:
         pass
 
 
-def _one_line(job: Job, error: BaseException) -> str:
-    if isinstance(error, ImgRestoreError):
-        text = str(error)
-        return text if text.startswith(job.name) else f"{job.name}: {text}"
-    return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
-
-
 def run(request: Request, events: Events | None = None) -> Report:
-    """Carry out ``request``; the report says what happened to every file."""
+    """Carry out ``request``; the report says what happened to every file (and, with
+    ``request.journal``, each result goes to that JSON-lines file as soon as it is known)."""
     events = events or SilentEvents()
+    if request.journal is None:
+        return _run(request, events)
+    journal = Journal(request.journal)
+    try:
+        return _run(request, JournalEvents(events, journal))
+    finally:
+        journal.close()
+
+
+def _run(request: Request, events: Events) -> Report:
     started = time.perf_counter()
-    suffix = request.output_suffix()
-    plan = plan_jobs(
-        request.inputs, suffix=suffix, output=request.output, recursive=request.recursive,
-        format=request.format, overwrite=request.overwrite, pairs=request.dual_pixel,
-    )
     rank, world = distributed.rank_and_world()
-    report = Report(task="+".join(s.task for s in request.steps))
-    if rank == 0:
-        report.ignored = [str(p) for p in plan.ignored]
-        for job in plan.jobs:
-            if job.state == "skip":
-                _record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
-            elif job.state == "fail":
-                _record(report, events, FileResult(job.name, _str(job.dest), "failed",
-                                                   f"{job.name}: {job.reason}"))
+    if request.ray is not None and world > 1:
+        raise UsageError("--ray runs its own workers: start it once, not under torchrun")
+    report, plan = _plan(request, events, record=rank == 0)
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
@@ -105,14 +103,39 @@ def run(request: Request, events: Events | None = None) -> Report:
     _remove_stale_parts(plan.jobs)
     if not todo:
         return _finish(report, started, world)
+    if request.ray is not None:
+        from imgrestore.batch.cluster import run_on_ray
 
-    chain = Chain(request, events.notice, events.download)
+        run_on_ray(todo, request, report, events)
+        return _finish(report, started, world)
+
+    chain = Chain(request, events.notice, progress=events.download)
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, len(todo))
     _process(todo, chain, request, report, events)
     return _finish(report, started, world)
+
+
+def _plan(request: Request, events: Events, *, record: bool) -> tuple[Report, Plan]:
+    """Plan ``request`` (no pixels read): a report holding the skipped and failed files
+    (unless ``record`` is false: other torchrun ranks), and the jobs to do."""
+    plan = plan_jobs(
+        request.inputs, suffix=request.output_suffix(), output=request.output,
+        recursive=request.recursive, format=request.format, overwrite=request.overwrite,
+        pairs=request.dual_pixel,
+    )
+    report = Report(task="+".join(s.task for s in request.steps))
+    if record:
+        report.ignored = [str(p) for p in plan.ignored]
+        for job in plan.jobs:
+            if job.state == "skip":
+                _record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
+            elif job.state == "fail":
+                _record(report, events, FileResult(job.name, _str(job.dest), "failed",
+                                                   f"{job.name}: {job.reason}"))
+    return report, plan
 
 
 class _Timer:
@@ -140,12 +163,14 @@ def _process(
 ) -> None:
     from imgrestore.engine.pipeline import JobResult, run_pipeline
 
-    model_name = " -> ".join(m.name for m in chain.models)
     timer = _Timer()
 
     def on_result(outcome: JobResult[Job]) -> None:
-        _record(report, events, _file_result(outcome, timer.of(outcome.job), model_name,
-                                             events))
+        job, error = outcome.job, outcome.error
+        if error is not None and not isinstance(error, ImgRestoreError):
+            events.unexpected(job, error)
+        _record(report, events, job_result(job, outcome.value, error, timer.of(job),
+                                           chain.name))
 
     def progress_of(job: Job) -> Callable[[int, int], None]:
         return lambda done, total: events.tiles(job, done, total)
@@ -171,25 +196,9 @@ def _remove_stale_parts(jobs: list[Job]) -> None:
     """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
     from imgrestore.files import remove_stale_parts
 
-    dests = [job.dest for job in jobs if job.dest is not None]
+    dests = [job.dest for job in jobs if isinstance(job.dest, Path)]  # local outputs
     # an image with alpha headed for JPEG is written as PNG
     remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))
-
-
-def _file_result(outcome: Any, seconds: float, model_name: str, events: Events) -> FileResult:
-    """What the report says of one finished job."""
-    job = outcome.job
-    if isinstance(outcome.value, Exists):
-        return FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
-    if outcome.ok:
-        output, notes = outcome.value
-        notes = tuple(dict.fromkeys(((job.note,) if job.note else ()) + tuple(notes)))
-        return FileResult(job.name, output, "done", None, seconds, model_name, notes)
-    error = outcome.error
-    if not isinstance(error, ImgRestoreError):
-        events.unexpected(job, error)
-    return FileResult(job.name, _str(job.dest), "failed", _one_line(job, error), seconds,
-                      model_name, device_error=isinstance(error, DeviceError))
 
 
 def _record(report: Report, events: Events, result: FileResult) -> None:
@@ -197,7 +206,7 @@ def _record(report: Report, events: Events, result: FileResult) -> None:
     events.file_done(result)
 
 
-def _str(path: Path | None) -> str | None:
+def _str(path: Location | None) -> str | None:
     return None if path is None else str(path)
 
 
@@ -210,4 +219,4 @@ def _finish(report: Report, started: float, world: int) -> Report:
     return report
 
 
-__all__ = ["EngineOptions", "Events", "Request", "SilentEvents", "Step", "run"]
+__all__ = ["EngineOptions", "Events", "RayOptions", "Request", "SilentEvents", "Step", "run"]

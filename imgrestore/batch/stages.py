@@ -3,8 +3,10 @@
 :func:`read_job`, the :class:`Chain` of restorers and :func:`write_job` are the three
 stages :func:`imgrestore.batch.run.run` overlaps with the engine's pipeline; each takes
 one :class:`~imgrestore.batch.plan.Job` and may run wherever the job is (a thread, a
-process). A job whose real output name is only known once its pixels are read and that
-output is already there becomes :class:`Exists` and passes the later stages untouched.
+process, a Ray worker: :func:`run_job` runs all three one after the other there). A job
+whose real output name is only known once its pixels are read and that output is already
+there becomes :class:`Exists` and passes the later stages untouched. :func:`job_result`
+is what the report says of a finished job, wherever it ran.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgrestore import distributed
-from imgrestore.batch.plan import Job, make_parent
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent
+from imgrestore.batch.report import FileResult
 from imgrestore.batch.request import Request
-from imgrestore.errors import ImageError, ImgRestoreError, UsageError
+from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
+from imgrestore.storage import Location
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,37 +45,56 @@ class Restored:
     notes: tuple[str, ...]
 
 
+def load_models(request: Request, notify: Callable[[str], None],
+                progress: DownloadProgress | None = None) -> list[LoadedModel]:
+    """The request's models, resolved, fetched if needed, verified and checked for its input."""
+    from imgrestore.zoo.loading import load_model
+
+    models: list[LoadedModel] = []
+    for step in request.steps:
+        loaded = load_model(
+            step.model, task=step.task, weights=step.weights, scale=step.scale,
+            style=step.style, notify=notify, progress=progress,
+        )
+        wanted = 6 if request.dual_pixel and not models else 3
+        if loaded.spec.in_channels != wanted:
+            hint = (
+                "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
+                else "--dual-pixel needs a dual-pixel model"
+            )
+            raise UsageError(
+                f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
+                f"({loaded.input_kind}); {hint}"
+            )
+        models.append(loaded)
+    return models
+
+
 class Chain:
     """The request's models, each wrapped in a tiling restorer, applied in order;
     ``notify`` gets notices, ``progress`` how a weights download goes."""
 
-    def __init__(self, request: Request, notify: Callable[[str], None],
+    def __init__(self, request: Request, notify: Callable[[str], None] | None = None, *,
+                 models: Sequence[LoadedModel] | None = None,
                  progress: DownloadProgress | None = None) -> None:
+        """Load the request's models (notices to ``notify``, downloads to ``progress``), or
+        take ``models`` already loaded by :func:`load_models` (a Ray worker receives its
+        driver's)."""
         from imgrestore.engine.restorer import Restorer
-        from imgrestore.zoo.loading import load_model
 
+        if models is None:
+            models = load_models(request, notify or (lambda message: None), progress)
         options = replace(request.engine,
                           device=distributed.device_for_rank(request.engine.device))
-        self.models: list[LoadedModel] = []
-        self.restorers: list[Restorer] = []
-        for step in request.steps:
-            loaded = load_model(
-                step.model, task=step.task, weights=step.weights, scale=step.scale,
-                style=step.style, notify=notify, progress=progress,
-            )
-            wanted = 6 if request.dual_pixel and not self.models else 3
-            if loaded.spec.in_channels != wanted:
-                hint = (
-                    "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
-                    else "--dual-pixel needs a dual-pixel model"
-                )
-                raise UsageError(
-                    f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
-                    f"({loaded.input_kind}); {hint}"
-                )
-            self.models.append(loaded)
-            self.restorers.append(Restorer.from_model(loaded, options, notify=notify))
+        self.models: list[LoadedModel] = list(models)
+        self.restorers: list[Restorer] = [Restorer.from_model(m, options, notify=notify)
+                                          for m in models]
         self.strength = request.strength
+
+    @property
+    def name(self) -> str:
+        """The models' names, as the report gives them (``a -> b`` for a chain)."""
+        return " -> ".join(m.name for m in self.models)
 
     @property
     def scale(self) -> int:
@@ -104,7 +127,7 @@ class Chain:
 class Exists:
     """A job whose output, under another suffix than planned, is already there."""
 
-    output: Path
+    output: Location
 
 
 def with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
@@ -210,5 +233,43 @@ def write_stdout(data: bytes) -> None:
             from None
 
 
-__all__ = ["STDOUT_NAME", "Chain", "Exists", "Restored", "check_streams", "read_job",
-           "restore_job", "with_right_view", "write_job", "write_stdout"]
+def run_job(job: Job, request: Request, chain: Chain) -> tuple[FileResult, Exception | None]:
+    """All three stages, one after the other (a Ray worker's way): the report's entry,
+    and the error when it failed (not raised)."""
+    start = time.perf_counter()
+    value: Any = None
+    error: Exception | None = None
+    try:
+        value = write_job(job, restore_job(job, read_job(job, request), chain), request)
+    except Exception as exc:
+        error = exc
+    return job_result(job, value, error, round(time.perf_counter() - start, 3),
+                      chain.name), error
+
+
+def job_result(job: Job, value: Any, error: BaseException | None, seconds: float,
+               model_name: str) -> FileResult:
+    """What the report says of a finished job: done (``value`` is what :func:`write_job`
+    returned), skipped (its output exists) or failed (``error``)."""
+    if isinstance(value, Exists):
+        return FileResult(job.name, str(value.output), "skipped", OUTPUT_EXISTS)
+    if error is None:
+        output, notes = value
+        notes = tuple(dict.fromkeys(((job.note,) if job.note else ()) + tuple(notes)))
+        return FileResult(job.name, output, "done", None, seconds, model_name, notes)
+    return FileResult(job.name, None if job.dest is None else str(job.dest), "failed",
+                      one_line(job, error), seconds, model_name,
+                      device_error=isinstance(error, DeviceError))
+
+
+def one_line(job: Job, error: BaseException) -> str:
+    """The one line a failed file gets: its name and the reason."""
+    if isinstance(error, ImgRestoreError):
+        text = str(error)
+        return text if text.startswith(job.name) else f"{job.name}: {text}"
+    return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
+
+
+__all__ = ["STDOUT_NAME", "Chain", "Exists", "Restored", "check_streams", "job_result",
+           "load_models", "one_line", "read_job", "restore_job", "run_job", "with_right_view",
+           "write_job", "write_stdout"]

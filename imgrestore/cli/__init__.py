@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``imgrestore``); ``argv`` defaults to ``sys.argv[1:]``."""
+    import sys
     import warnings
 
     from imgrestore.cli._errors import reported
@@ -21,5 +22,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     # Library warnings (e.g. Pillow on damaged EXIF) as one line, without source code.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
+    from imgrestore.cli.options import ray_address_optional
+
+    args = list(argv) if argv is not None else sys.argv[1:]
     with reported():
-        app(args=list(argv) if argv is not None else None)
+        app(args=ray_address_optional(args))

@@ -38,6 +38,9 @@ Wang et al.'s 11x11 Gaussian window. See docs/eval.md.
 
     imgrestore eval upscale --clean hr/ --synthesize bicubic:scale=4,reupsample=false
     --crop 4 -m identity -m upscale-x4
+
+    imgrestore eval denoise --clean /shared/bench --synthesize gaussian_noise:sigma=25
+    --ray auto
 """
 
 
@@ -89,8 +92,11 @@ def eval_command(
     max_memory: opt.MaxMemory = None, compile: opt.Compile = False,
     json_path: JsonPath = None, csv_path: CsvPath = None,
     per_image: PerImage = False, quiet: opt.Quiet = False,
+    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
+    ray_retries: opt.RayRetries = 3,
 ) -> None:
     from imgrestore.cli._output import note, shown, stderr_console, stdout_console, write_json
+    from imgrestore.cluster import parse_ray_options
     from imgrestore.engine.options import EngineOptions
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
@@ -108,6 +114,8 @@ def eval_command(
         synthesize=parse_spec(synthesize) if synthesize else None, models=tuple(model or ()),
         seed=seed, crop=crop, quantize=quantize, scale=scale, style=style,
         max_pixels=max_pixels, engine=engine,
+        ray=parse_ray_options(ray, workers=ray_workers, cpus_per_worker=ray_cpus,
+                              max_retries=ray_retries),
     )
     err = stderr_console()
 

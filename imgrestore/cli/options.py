@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ _IO = "Input and output"
 _MODEL = "Model"
 _ENGINE = "Device and tiling"
 _RUN = "Batch behaviour"
+_CLUSTER = "Cluster (Ray)"
 
 Inputs = Annotated[
     list[str],
@@ -152,3 +154,43 @@ Verbose = Annotated[
     typer.Option("--verbose", "-v", help="Print more (tracebacks of unexpected errors).",
                  rich_help_panel=_RUN),
 ]
+Ray = Annotated[
+    str | None,
+    typer.Option("--ray", metavar="[ADDRESS]",
+                 help="Run on Ray: alone, a Ray instance started on this machine; 'auto', "
+                 "ray://HOST:PORT or HOST:PORT joins a cluster (needs imgrestore\\[ray]).",
+                 rich_help_panel=_CLUSTER),
+]
+RayWorkers = Annotated[
+    int | None,
+    typer.Option("--ray-workers", min=1,
+                 help="Workers, each holding one model (default: one per GPU, else one per "
+                 "4 CPUs).", rich_help_panel=_CLUSTER),
+]
+RayCpus = Annotated[
+    int | None,
+    typer.Option("--ray-cpus", min=1,
+                 help="CPU threads per CPU worker (default: 4, or the CPUs shared out "
+                 "between --ray-workers).", rich_help_panel=_CLUSTER),
+]
+RayRetries = Annotated[
+    int,
+    typer.Option("--ray-retries", min=0,
+                 help="Times a file is tried again after its worker was lost.",
+                 rich_help_panel=_CLUSTER),
+]
+
+_RAY_ADDRESS = re.compile(r"^(auto|local|ray://\S+|[\w.-]+:\d+)$")
+
+
+def ray_address_optional(args: list[str]) -> list[str]:
+    """``--ray`` not followed by an address means ``--ray local`` (the parser has no
+    options with optional values), so ``denoise --ray photos/`` keeps ``photos/`` an input."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        following = args[i + 1] if i + 1 < len(args) else ""
+        out.append("--ray=local" if arg == "--ray" and not _RAY_ADDRESS.match(following)
+                   else arg)
+    return out

@@ -97,6 +97,8 @@ def restore(
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
+    ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
+    ray_retries: opt.RayRetries = 3,
 ) -> None:
     """Every task command: its options, as Click parsed them, to :func:`execute`."""
     execute(str(ctx.info_name), TaskOptions(**ctx.params))
@@ -133,12 +135,17 @@ class TaskOptions:
     json_report: str | None
     quiet: bool
     verbose: bool
+    ray: str | None
+    ray_workers: int | None
+    ray_cpus: int | None
+    ray_retries: int
     dual_pixel: bool = False
 
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
     from imgrestore.batch.run import Request, Step
+    from imgrestore.cluster import parse_ray_options
     from imgrestore.engine.options import EngineOptions
 
     steps = []
@@ -161,12 +168,19 @@ def build_request(task: str, o: TaskOptions) -> Request:
         device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
         max_memory=o.max_memory, compile=o.compile, backend=o.backend,
     )
+    ray = parse_ray_options(o.ray, workers=o.ray_workers, cpus_per_worker=o.ray_cpus,
+                            max_retries=o.ray_retries)
+    journal = None
+    if o.json_report not in (None, "-") and not o.dry_run:
+        from imgrestore.batch.journal import journal_path
+
+        journal = str(journal_path(o.json_report))
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=engine,
+        engine=engine, journal=journal, ray=ray,
     )
 
 
@@ -184,6 +198,8 @@ def execute(task: str, o: TaskOptions) -> None:
         from imgrestore.files import check_report_path
 
         check_report_path(o.json_report, "--json")
+        if request.journal is not None:
+            check_report_path(request.journal, "--json (its .jsonl journal)")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)

@@ -40,7 +40,7 @@ STDIN_NAME = "<stdin>"
 def read_image(
     source: str | os.PathLike[str] | bytes, *, max_pixels: int | None = None
 ) -> LoadedImage:
-    """Decode ``source`` (a path, or the bytes of a file read from stdin).
+    """Decode ``source`` (a path, the bytes of a file read from stdin, or a ``UPath``).
 
     Returns float32 H x W x 3 RGB in [0, 1], already upright per EXIF
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
@@ -106,12 +106,31 @@ def _decode_png(data: bytes, base: dict[str, Any], limit: int | None) -> LoadedI
 
 def _read_bytes(
     source: str | os.PathLike[str] | bytes, limit: int | None
-) -> tuple[Path | None, str, bytes]:
+) -> tuple[Any, str, bytes]:
     """(path, name, content); a path must be a regular file within the byte cap."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return None, STDIN_NAME, bytes(source)
-    path = Path(source)
-    return path, str(path), read_input(path, max_bytes=byte_cap(limit))
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        return path, str(path), read_input(path, max_bytes=byte_cap(limit))
+    # A location in another file system (upath.UPath, read through fsspec), within the cap.
+    return source, str(source), _read_remote(source, byte_cap(limit))
+
+
+def _read_remote(location: Any, cap: int | None) -> bytes:
+    try:
+        with location.open("rb") as f:
+            data = f.read() if cap is None else f.read(cap + 1)
+    except FileNotFoundError:
+        raise ImageError(str(location), "file not found") from None
+    except IsADirectoryError:
+        raise ImageError(str(location), "is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageError(str(location), f"cannot read ({exc.strerror or exc})") from None
+    if cap is not None and len(data) > cap:
+        raise ImageError(str(location), f"larger than {cap} bytes (the --max-pixels limit); "
+                                        "refused")
+    return data
 
 
 def _tiff_is_raw(data: bytes, suffix: str) -> bool:

@@ -76,7 +76,9 @@ def write_image(
     else the input's. If the image must change format (alpha headed for JPEG
     becomes PNG) the suffix is changed to match and the new path returned.
     The data goes to a temporary file in the destination folder, is fsynced,
-    then renamed over ``dest``. Refuses (UsageError) to write over the input.
+    then renamed over ``dest`` (an fsspec location, e.g. in object storage, gets one
+    complete upload: :func:`imgrestore.files.atomic_write`). Refuses (UsageError) to
+    write over the input.
     """
     dest, plan = plan_write(
         dest, meta, format=format, bit_depth=bit_depth, has_alpha=alpha is not None
@@ -102,7 +104,8 @@ def plan_write(
     The plan's ``notes`` say what the output cannot keep (transparency in JPEG,
     16-bit samples in WebP...); the format is ``format``, else ``dest``'s suffix's.
     """
-    dest = Path(dest)
+    # A local path, or a location in another file system (upath.UPath).
+    dest = Path(dest) if isinstance(dest, (str, os.PathLike)) else dest
     wanted = format or SUFFIX_FORMAT.get(dest.suffix.lower())
     plan = plan_output(meta, format=wanted, bit_depth=bit_depth, has_alpha=has_alpha)
     if SUFFIX_FORMAT.get(dest.suffix.lower()) != plan.format:
@@ -116,7 +119,8 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
     if source is None:
         return
     same = dest.resolve() == source.resolve()
-    if not same and dest.exists() and source.exists():
+    local = isinstance(dest, Path) and isinstance(source, Path)
+    if not same and local and dest.exists() and source.exists():
         same = os.path.samefile(dest, source)
     if same:
         raise UsageError(f"{dest}: refusing to write over the input image; "

@@ -402,3 +402,36 @@ def test_dual_pixel_pairs(cli, tmp_path):
 
     odd = cli("deblur", "--dual-pixel", views[0], "-o", tmp_path / "x.png")
     assert odd.returncode == 2
+
+
+def test_ray_without_an_address_starts_ray_here_and_keeps_the_inputs() -> None:
+    from imgrestore.cli.options import ray_address_optional
+
+    assert ray_address_optional(["denoise", "--ray", "photos/", "-q"]) == [
+        "denoise", "--ray=local", "photos/", "-q"]
+    assert ray_address_optional(["denoise", "photos/", "--ray"])[-1] == "--ray=local"
+    for address in ("auto", "ray://head:10001", "10.0.0.5:6379"):
+        assert ray_address_optional(["--ray", address]) == ["--ray", address]
+    assert ray_address_optional(["--", "--ray"]) == ["--", "--ray"]
+
+
+def test_ray_options_need_ray(cli, photos):
+    done = cli("denoise", photos, "--ray-workers", "2")
+    assert done.returncode == 2 and b"go with --ray" in done.stderr
+
+
+@pytest.mark.slow
+def test_ray_run_reports_like_a_local_run_and_resumes(cli, photos, tmp_path, ray_address):
+    """The cluster page of docs/cli.md: run on Ray with a report, then rerun to resume."""
+    args = ("denoise", photos, "-o", tmp_path / "out", "--model", "builtin",
+            "--json", tmp_path / "report.json", "--ray", ray_address, "--ray-workers", "2")
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr.decode()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["done"] == 5 and report["device"] == "cpu"
+    lines = (tmp_path / "report.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["input"] for line in lines) == sorted(
+        str(p) for p in photos.iterdir())
+    again = cli(*args)
+    assert again.returncode == 0
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["skipped"] == 5
