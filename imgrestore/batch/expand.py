@@ -38,6 +38,8 @@ def image_format(path: Path) -> str | None:
 
     Only a regular file is opened (non-blocking), so a FIFO can never hang planning.
     """
+    if not isinstance(path, Path):  # a location at an fsspec URL
+        return _remote_format(path)
     head = read_head(path)
     kind = sniff_format(head) if head else None
     if kind == "TIFF" and path.suffix.lower() in RAW_SUFFIXES:

@@ -33,8 +33,8 @@ def test_a_packed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
         loss={"edge_weight": 0.05}, optim={"lr": 1e-3},
     ))
     whole: list[StepInfo] = []
-    train(recipe, tmp_path / "whole", live=False, on_step=whole.append)
-    train(recipe, tmp_path / "first", live=False, stop_at=6)
+    train(recipe, tmp_path / "whole", on_step=whole.append)
+    train(recipe, tmp_path / "first", stop_at=6)
     state = _state_module(tmp_path / "state")
     packed = state.pack(tmp_path / "first", "tiny")
     full = (tmp_path / "first" / "checkpoints" / "latest.pt").stat().st_size
@@ -46,7 +46,7 @@ def test_a_packed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
         state.unpack("tiny", tmp_path / "first")
     state.unpack("tiny", tmp_path / "resumed")
     rest: list[StepInfo] = []
-    train(recipe, tmp_path / "resumed", resume=True, live=False, on_step=rest.append)
+    train(recipe, tmp_path / "resumed", resume=True, on_step=rest.append)
     assert [s.iteration for s in rest] == list(range(7, 13))
     assert [s.lr for s in rest] == [s.lr for s in whole[6:]]  # same schedule, same place
     # Same batches (generator states kept); the weights differ only by rounding.
