@@ -13,7 +13,7 @@ import os
 import struct
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from imgrestore.imaging.metadata import estimate_jpeg_quality, exif_from_tiff, n
 from imgrestore.imaging.pixels import apply_orientation, gray_to_rgb, to_float
 from imgrestore.imaging.types import ImageMeta, LoadedImage
 
+if TYPE_CHECKING:
+    from imgrestore.imaging.raw import RawOptions
+
 STDIN_NAME = "<stdin>"
 # Pillow checks its global MAX_IMAGE_PIXELS inside Image.open; we switch that
 # check off around open (under this lock) and apply our own limit instead.
@@ -39,15 +42,19 @@ _SRGB_PROFILE: bytes | None = None
 
 
 def read_image(
-    source: str | os.PathLike[str] | bytes, *, max_pixels: int | None = None
+    source: str | os.PathLike[str] | bytes,
+    *,
+    max_pixels: int | None = None,
+    raw: RawOptions | None = None,
 ) -> LoadedImage:
     """Decode ``source`` (a path, or the bytes of a file read from stdin).
 
     Returns float32 H x W x 3 RGB in [0, 1], already upright per EXIF
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
     ``max_pixels`` raises the decompression-bomb limit (default: Pillow's
-    refusal threshold, about 179 megapixels). Raises :class:`ImageError` with a
-    one-line reason for anything that cannot be decoded.
+    refusal threshold, about 179 megapixels). ``raw`` says how LibRaw develops
+    a camera RAW file (default: sRGB, camera white balance). Raises
+    :class:`ImageError` with a one-line reason for anything that cannot be decoded.
     """
     path, name, data = _read_bytes(source)
     if not data:
@@ -60,7 +67,7 @@ def read_image(
     if kind == "RAW" or (kind == "TIFF" and _tiff_is_raw(data, suffix)):
         from imgrestore.imaging.raw import decode_raw
 
-        return decode_raw(data, base, limit)
+        return decode_raw(data, base, limit, raw)
     if kind is None:
         hint = f" despite its {path.suffix} extension" if suffix in SUFFIX_FORMAT else ""
         raise ImageError(name, f"not an image (unrecognised content{hint})")
