@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from imgrestore.batch import distributed
 from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent, plan_jobs
 from imgrestore.batch.report import FileResult, Report
+from imgrestore.batch.restore import ImageOptions, Restored, raw_options_for, restore_image
 from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
 from imgrestore.tasks import TaskName, chain_suffix
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from imgrestore.engine.restorer import Restorer
-    from imgrestore.imaging.types import ImageMeta, LoadedImage
+    from imgrestore.imaging.raw import RawOptions
+    from imgrestore.imaging.types import LoadedImage
     from imgrestore.zoo.loading import LoadedModel
 
 
@@ -73,6 +75,10 @@ class Request:
     #: Inputs are (left, right) dual-pixel views, two by two.
     dual_pixel: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
+    #: How camera RAW files are developed (None: LibRaw's sRGB development).
+    raw: RawOptions | None = None
+    #: Working space and alpha handling of each image.
+    image: ImageOptions = field(default_factory=ImageOptions)
 
     def output_suffix(self) -> str:
         if self.suffix is not None:
@@ -104,14 +110,6 @@ class SilentEvents:
 
     def file_done(self, result: FileResult) -> None:
         pass
-
-
-@dataclass
-class _Restored:
-    pixels: np.ndarray
-    alpha: np.ndarray | None
-    meta: ImageMeta
-    notes: tuple[str, ...]
 
 
 class Chain:
@@ -150,6 +148,7 @@ class Chain:
                 )
             )
         self.strength = request.strength
+        self.image_options = request.image
 
     @property
     def scale(self) -> int:
@@ -160,21 +159,18 @@ class Chain:
 
     def __call__(
         self, image: LoadedImage, progress: Callable[[int, int], None] | None = None
-    ) -> _Restored:
-        import numpy as np
+    ) -> Restored:
+        """Restore one image: working space, every network in turn, strength, alpha."""
 
-        from imgrestore.imaging import resize_alpha
+        def network(pixels: np.ndarray) -> np.ndarray:
+            for restorer in self.restorers:
+                pixels = restorer(pixels, progress=progress)
+            return pixels
 
-        pixels = image.pixels
-        for restorer in self.restorers:
-            pixels = restorer(pixels, progress=progress)
-        if self.strength < 1.0:
-            base = _resize_like(image.pixels, pixels.shape[:2])
-            pixels = np.clip(self.strength * pixels + (1 - self.strength) * base, 0.0, 1.0)
-        alpha = image.alpha
-        if alpha is not None and alpha.shape != pixels.shape[:2]:
-            alpha = resize_alpha(alpha, pixels.shape[:2])
-        return _Restored(pixels.astype(np.float32, copy=False), alpha, image.meta, image.meta.notes)
+        return restore_image(
+            image, network, self.image_options, scale=self.scale,
+            in_channels=self.restorers[0].arch.in_channels, strength=self.strength,
+        )
 
 
 @dataclass(frozen=True)
@@ -182,18 +178,6 @@ class _Exists:
     """A job whose output, under another suffix than planned, is already there."""
 
     output: Path
-
-
-def _resize_like(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of an H x W x 3 float image (identity when the size matches)."""
-    if pixels.shape[:2] == tuple(size):
-        return pixels
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    t = torch.from_numpy(pixels).permute(2, 0, 1)[None]
-    t = F.interpolate(t, size=tuple(size), mode="bicubic", align_corners=False)
-    return t[0].permute(1, 2, 0).clamp_(0, 1).numpy()
 
 
 def _with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
@@ -279,7 +263,8 @@ def _process(
     @timed
     def read(job: Job) -> LoadedImage | _Exists:
         source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
-        image = read_image(source, max_pixels=request.max_pixels)
+        raw = raw_options_for(request.raw, job.format)
+        image = read_image(source, max_pixels=request.max_pixels, raw=raw)
         if job.dest is not None and not request.overwrite:
             # The plan could not know the output's real name when the format changes
             # with the content (transparency headed for JPEG is written as PNG).
@@ -289,16 +274,17 @@ def _process(
                 return _Exists(real)
         if job.partner is None:
             return image
-        return _with_right_view(image, read_image(job.partner, max_pixels=request.max_pixels))
+        right = read_image(job.partner, max_pixels=request.max_pixels, raw=raw)
+        return _with_right_view(image, right)
 
     @timed
-    def process(job: Job, image: LoadedImage | _Exists) -> _Restored | _Exists:
+    def process(job: Job, image: LoadedImage | _Exists) -> Restored | _Exists:
         if isinstance(image, _Exists):
             return image
         return chain(image, progress=lambda done, total: events.tiles(job, done, total))
 
     @timed
-    def write(job: Job, result: _Restored | _Exists) -> tuple[str, tuple[str, ...]] | _Exists:
+    def write(job: Job, result: Restored | _Exists) -> tuple[str, tuple[str, ...]] | _Exists:
         """Write the output; returns where, and every note on what the file could not keep."""
         if isinstance(result, _Exists):
             return result

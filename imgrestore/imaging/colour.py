@@ -38,10 +38,11 @@ _RESIDUAL_FLOOR = 1e-5
 
 @dataclass(frozen=True)
 class Conversion:
-    """Two-way conversion between a profile's values and sRGB (both H x W x 3 float32)."""
+    """Two-way conversion between a file's values and the working space (H x W x 3 float32)."""
 
-    to_srgb: Callable[[np.ndarray], np.ndarray]
-    from_srgb: Callable[[np.ndarray], np.ndarray]
+    forward: Callable[[np.ndarray], np.ndarray]
+    """The file's values -> the working space."""
+    backward: Callable[[np.ndarray], np.ndarray]
     #: Human-readable note for the user (how the conversion was made).
     note: str
 
@@ -134,7 +135,7 @@ class InWorkingSpace:
         """
         if self.conversion is None:
             return restored
-        back = self.conversion.from_srgb(restored)
+        back = self.conversion.backward(restored)
         if self.residual is not None:
             residual = self.residual
             if residual.shape[:2] != back.shape[:2]:
@@ -148,7 +149,7 @@ def enter(pixels: np.ndarray, icc_profile: bytes | None, space: str = "srgb") ->
     conversion = conversion_for(icc_profile) if space == "srgb" else None
     if conversion is None:
         return InWorkingSpace(pixels, None)
-    srgb = conversion.to_srgb(pixels)
-    residual = pixels - conversion.from_srgb(srgb)
+    srgb = conversion.forward(pixels)
+    residual = pixels - conversion.backward(srgb)
     keep = float(np.abs(residual).max()) > _RESIDUAL_FLOOR
     return InWorkingSpace(srgb, conversion, residual.astype(np.float32) if keep else None)

@@ -73,4 +73,4 @@ def test_no_conversion_when_nothing_to_convert() -> None:
 def test_littlecms_path_round_trips() -> None:
     conversion = colour._imagecms_conversion(PROFILES["adobe"])
     grey = np.full((4, 4, 3), 0.5, np.float32)
-    assert np.abs(conversion.from_srgb(conversion.to_srgb(grey)) - grey).max() <= 1 / 255
+    assert np.abs(conversion.backward(conversion.forward(grey)) - grey).max() <= 1 / 255
