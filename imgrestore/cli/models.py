@@ -233,3 +233,88 @@ def push(
     with _errors():
         url = hub.push(folder, repo, private=private, message=message)
     typer.echo(url)
+
+
+@app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="A model: a name from 'imgrestore models list', "
+                                        "'builtin', a model folder, a weights file or hf:...")],
+    format: Annotated[str, typer.Option("--format", help="Graph format (onnx).")] = "onnx",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The file to write (default NAME.onnx); NAME.json goes beside "
+        "it.")] = None,
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset version.")] = 17,
+    dynamic: Annotated[bool, typer.Option(
+        "--dynamic", help="Any batch, height and width (multiples of the family's size "
+        "rule) instead of one fixed size.")] = False,
+    size: Annotated[str, typer.Option(
+        "--size", help="HEIGHTxWIDTH of the input of a fixed-size graph (the example size "
+        "with --dynamic).")] = "256x256",
+    task: Annotated[str | None, typer.Option(
+        "--task", help="With 'builtin' or a task's default: the task (denoise, upscale...).")]
+    = None,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", min=2, max=4,
+                                              help="upscale: the factor.")] = None,
+) -> None:
+    """Export a model as an ONNX graph for other runtimes, with a JSON sidecar.
+
+    The graph takes float32 N x 3 x H x W RGB in [0, 1] (super-resolution: the small
+    image; the bicubic up-sampling is inside) and returns the restored image clamped to
+    [0, 1]. The sidecar says the scale, the size multiple and the input range. See
+    docs/models.md for onnxruntime and OpenVINO examples.
+
+    Example: [bold]imgrestore models export builtin --task upscale -s 2 --dynamic[/bold]
+    """
+    from imgrestore.errors import UsageError
+
+    with _errors():
+        if format.lower() != "onnx":
+            raise UsageError(f"--format {format}: only onnx is supported")
+        height, width = _parse_size(size)
+        target = output or Path(f"{_safe_name(name, task, scale)}.onnx")
+        if target.suffix.lower() != ".onnx":
+            raise UsageError(f"--output {target}: name a .onnx file")
+        written, record = _export(name, task, scale, target, height, width, dynamic, opset)
+    typer.echo(f"{written} ({record['configuration']}, x{record['scale']}, multiple of "
+               f"{record['multiple']}, {'dynamic' if dynamic else f'{height}x{width}'}, "
+               f"opset {opset}); sidecar {written.with_suffix('.json')}")
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    from imgrestore.errors import UsageError
+
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise UsageError(f"--size {text}: use HEIGHTxWIDTH, e.g. 512x512")
+    return int(parts[0]), int(parts[1])
+
+
+def _safe_name(name: str, task: str | None, scale: int | None) -> str:
+    base = name.split("/")[-1].split("@")[0].replace(":", "_") or "model"
+    if base == "builtin" and task:
+        base = f"builtin_{task}" + (f"_x{scale}" if scale else "")
+    return base
+
+
+def _export(name: str, task: str | None, scale: int | None, target: Path, height: int,
+            width: int, dynamic: bool, opset: int) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    from imgrestore.engine.export import export_onnx, sidecar
+    from imgrestore.imaging.writer import atomic_write
+    from imgrestore.zoo.loading import load_model
+
+    loaded = load_model(name, task=task, scale=scale, notify=lambda m: typer.echo(m, err=True))
+    record = sidecar(
+        loaded.spec, model=loaded.name, scale=loaded.scale, height=height, width=width,
+        dynamic=dynamic, opset=opset, task=loaded.task,
+        licence=loaded.card.licence if loaded.card else loaded.meta.licence,
+    )  # fmt: skip
+    part = target.with_name(f".{target.name}.part")
+    try:
+        export_onnx(loaded.net, loaded.spec, part, scale=loaded.scale, height=height,
+                    width=width, dynamic=dynamic, opset=opset)  # fmt: skip
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)
+    sidecar_path = target.with_suffix(".json")
+    atomic_write(sidecar_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    return target, record

@@ -140,3 +140,34 @@ def test_download_explains_what_to_do(run) -> None:
     offline = run("download", "denoise", "hf:me/absent")
     assert offline.exit_code == 3
     assert "offline mode is on" in offline.output and "hf:me/absent" in offline.output
+
+
+def test_export_writes_a_graph_and_its_sidecar(run, tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    out = tmp_path / "export" / "x2.onnx"
+    done = run("export", "builtin", "--task", "upscale", "-s", "2", "-o", str(out),
+               "--size", "16x24", "--opset", "17")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert (record["model"], record["scale"], record["multiple"]) == ("builtin_upscale_x2", 2, 4)
+    assert record["input"]["shape"] == [1, 3, 16, 24] and record["opset"] == 17
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (result,) = session.run(None, {"input": np.full((1, 3, 16, 24), 0.5, np.float32)})
+    assert result.shape == (1, 3, 32, 48) and abs(float(result.mean()) - 0.5) < 0.05
+    assert not list(out.parent.glob(".*.part"))
+
+
+def test_export_refuses_bad_requests(run, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff not really")
+    for args, message in (
+        (("--format", "ncnn"), "only onnx"),
+        (("--size", "30x32"), "multiples of 4"),
+        (("--size", "big"), "HEIGHTxWIDTH"),
+        (("-o", str(photo)), "name a .onnx file"),
+    ):
+        done = run("export", "builtin", "--task", "denoise", *args)
+        assert done.exit_code == 2 and message in done.output, done.output
+    assert photo.read_bytes() == b"\xff\xd8\xff not really"
