@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgrestore.batch import distributed
-from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent, plan_jobs
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, Plan, make_parent, plan_jobs
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.restore import ImageOptions, Restored, raw_options_for, restore_image
 from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
@@ -26,6 +26,7 @@ from imgrestore.tasks import TaskName, chain_suffix
 if TYPE_CHECKING:
     import numpy as np
 
+    from imgrestore.batch.watch import WatchOptions
     from imgrestore.engine.restorer import Restorer
     from imgrestore.imaging.raw import RawOptions
     from imgrestore.imaging.types import LoadedImage
@@ -79,6 +80,8 @@ class Request:
     raw: RawOptions | None = None
     #: Working space and alpha handling of each image.
     image: ImageOptions = field(default_factory=ImageOptions)
+    #: Watch this folder instead of restoring ``inputs`` once (``--watch``).
+    watch: WatchOptions | None = None
 
     def output_suffix(self) -> str:
         if self.suffix is not None:
@@ -207,6 +210,8 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     """Carry out ``request``; the report says what happened to every file."""
     events = events or SilentEvents()
     started = time.perf_counter()
+    if request.watch is not None:
+        return _watch(request, events, started, verbose)
     suffix = request.output_suffix()
     plan = plan_jobs(
         request.inputs, suffix=suffix, output=request.output, recursive=request.recursive,
@@ -215,13 +220,7 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     rank, world = distributed.rank_and_world()
     report = Report(task="+".join(s.task for s in request.steps))
     if rank == 0:
-        report.ignored = [str(p) for p in plan.ignored]
-        for job in plan.jobs:
-            if job.state == "skip":
-                _record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
-            elif job.state == "fail":
-                _record(report, events, FileResult(job.name, _str(job.dest), "failed",
-                                                   f"{job.name}: {job.reason}"))
+        record_planned(plan, report, events)
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
@@ -237,6 +236,42 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     events.start(report, len(todo))
     _process(todo, chain, request, report, events, verbose)
     return _finish(report, started, world)
+
+
+def _watch(request: Request, events: Events, started: float, verbose: bool) -> Report:
+    from imgrestore.batch.watch import watch
+
+    if distributed.rank_and_world()[1] > 1:
+        raise UsageError("--watch runs in one process (not under torchrun)")
+    if request.inputs or request.dual_pixel or request.dry_run:
+        raise UsageError("--watch takes no other inputs, --dual-pixel or --dry-run")
+    report = Report(task="+".join(s.task for s in request.steps))
+    chain = Chain(request, events.notice)
+    report.models = [m.name for m in chain.models]
+    report.device = str(chain.restorers[0].device)
+    report.precision = chain.restorers[0].precision
+    events.start(report, 0)
+    watch(request, chain, events, report, verbose=verbose)
+    return _finish(report, started, 1)
+
+
+def record_planned(plan: Plan, report: Report, events: Events) -> None:
+    """Report the jobs the plan already skipped (output exists) or failed (refused)."""
+    report.ignored.extend(str(p) for p in plan.ignored)
+    for job in plan.jobs:
+        if job.state == "skip":
+            _record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
+        elif job.state == "fail":
+            _record(report, events, FileResult(job.name, _str(job.dest), "failed",
+                                               f"{job.name}: {job.reason}"))
+
+
+def restore_jobs(
+    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
+    verbose: bool = False,
+) -> None:
+    """Read, restore and write ``todo`` through the pipeline, recording each outcome."""
+    _process(todo, chain, request, report, events, verbose)
 
 
 def _process(
@@ -349,4 +384,4 @@ def _finish(report: Report, started: float, world: int) -> Report:
     return report
 
 
-__all__ = ["EngineOptions", "Events", "Request", "SilentEvents", "Step", "run"]
+__all__ = ["EngineOptions", "Events", "Request", "SilentEvents", "Step", "restore_jobs", "run"]

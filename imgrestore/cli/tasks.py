@@ -18,6 +18,7 @@ from imgrestore.tasks import TASKS
 
 if TYPE_CHECKING:
     from imgrestore.batch.run import Request
+    from imgrestore.imaging.raw import RawOptions
 
 #: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
 DUAL_PIXEL_MODEL = "mirnetv2_defocus_deblurring_dualpixel"
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
 
 def restore(
     ctx: typer.Context,
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    inputs: opt.Inputs = None, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
@@ -86,6 +87,11 @@ def restore(
     compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    raw_output: opt.RawOutput = "srgb", raw_colorspace: opt.RawColorspace = "srgb",
+    raw_demosaic: opt.RawDemosaic = None, raw_highlights: opt.RawHighlights = "clip",
+    no_auto_bright: opt.NoAutoBright = False, raw_wb: opt.RawWb = "camera",
+    working_space: opt.WorkingSpace = "srgb", alpha: opt.Alpha = None,
+    watch: opt.Watch = None, watch_settle: opt.WatchSettle = 2.0,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
@@ -94,7 +100,7 @@ def restore(
 
 
 def deblur(
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    inputs: opt.Inputs = None, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
@@ -103,6 +109,11 @@ def deblur(
     compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    raw_output: opt.RawOutput = "srgb", raw_colorspace: opt.RawColorspace = "srgb",
+    raw_demosaic: opt.RawDemosaic = None, raw_highlights: opt.RawHighlights = "clip",
+    no_auto_bright: opt.NoAutoBright = False, raw_wb: opt.RawWb = "camera",
+    working_space: opt.WorkingSpace = "srgb", alpha: opt.Alpha = None,
+    watch: opt.Watch = None, watch_settle: opt.WatchSettle = 2.0,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
@@ -113,7 +124,7 @@ def deblur(
 class TaskOptions:
     """The options every task command takes, as parsed."""
 
-    inputs: list[str]
+    inputs: list[str] | None
     output: str | None
     recursive: bool
     model: str | None
@@ -134,6 +145,16 @@ class TaskOptions:
     strip_metadata: bool
     overwrite: bool
     max_pixels: int | None
+    raw_output: str
+    raw_colorspace: str
+    raw_demosaic: str | None
+    raw_highlights: str
+    no_auto_bright: bool
+    raw_wb: str
+    working_space: str
+    alpha: str | None
+    watch: str | None
+    watch_settle: float
     dry_run: bool
     fail_fast: bool
     json_report: str | None
@@ -144,7 +165,9 @@ class TaskOptions:
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
+    from imgrestore.batch.restore import ImageOptions
     from imgrestore.batch.run import EngineOptions, Request, Step
+    from imgrestore.batch.watch import WatchOptions
 
     steps = []
     for i, name in enumerate([task, *(o.then or [])]):
@@ -164,8 +187,10 @@ def build_request(task: str, o: TaskOptions) -> Request:
         )
     if o.tile != "auto" and not o.tile.isdigit():
         raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
+    if not o.inputs and o.watch is None:
+        raise UsageError("give photos, folders or glob patterns, or --watch FOLDER")
     return Request(
-        steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
+        steps=tuple(steps), inputs=tuple(o.inputs or ()), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
@@ -174,6 +199,18 @@ def build_request(task: str, o: TaskOptions) -> Request:
             tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
             max_memory=o.max_memory, compile=o.compile,
         ),
+        raw=_raw_options(o), image=ImageOptions(working_space=o.working_space, alpha=o.alpha),
+        watch=None if o.watch is None else WatchOptions(o.watch, settle=o.watch_settle),
+    )
+
+
+def _raw_options(o: TaskOptions) -> RawOptions:
+    from imgrestore.imaging.raw import RawOptions, parse_highlights, parse_wb
+
+    return RawOptions(
+        output=o.raw_output, colorspace=o.raw_colorspace, demosaic=o.raw_demosaic,
+        highlights=parse_highlights(o.raw_highlights),
+        auto_bright=False if o.no_auto_bright else None, wb=parse_wb(o.raw_wb),
     )
 
 
