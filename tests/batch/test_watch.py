@@ -111,8 +111,9 @@ def test_cli_watch_keeps_the_batch_rules_and_ctrl_c_exits_130(tmp_path: Path) ->
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     outbox.mkdir()
-    (inbox / "old.png").write_bytes(_png(3))
-    (outbox / "old-denoised.png").write_bytes(b"an earlier run's output")  # skip done
+    (inbox / "a-old.png").write_bytes(_png(3))  # sorted first: handled before before.png
+    (outbox / "a-old-denoised.png").write_bytes(b"an earlier run's output")  # skip done
+    (inbox / "before.png").write_bytes(_png(5))
     env = {**os.environ, "IMGRESTORE_HOME": str(tmp_path / "home"), "IMGRESTORE_OFFLINE": "1",
            "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
     process = subprocess.Popen(
@@ -121,6 +122,7 @@ def test_cli_watch_keeps_the_batch_rules_and_ctrl_c_exits_130(tmp_path: Path) ->
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
+        _wait_for(lambda: _complete_output(outbox / "before-denoised.png"), "before.png")
         _copy_slowly(_png(4), inbox / "new.png")
         _wait_for(lambda: _complete_output(outbox / "new-denoised.png"), "new.png restored")
     finally:
@@ -131,9 +133,9 @@ def test_cli_watch_keeps_the_batch_rules_and_ctrl_c_exits_130(tmp_path: Path) ->
             process.kill()
             raise
     assert process.returncode == 130, stderr
-    assert (outbox / "old-denoised.png").read_bytes() == b"an earlier run's output"
+    assert (outbox / "a-old-denoised.png").read_bytes() == b"an earlier run's output"
     lines = [line for line in stderr.splitlines() if line.startswith(("done", "skipped", "failed"))]
     assert sum(line.startswith("done") and "new.png" in line for line in lines) == 1, stderr
-    assert any(line.startswith("skipped") and "old.png" in line for line in lines), stderr
+    assert any(line.startswith("skipped") and "a-old.png" in line for line in lines), stderr
     assert not any(line.startswith("failed") for line in lines), stderr
     assert not list(outbox.glob(".*.part"))
