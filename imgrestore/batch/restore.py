@@ -56,7 +56,8 @@ class ImageOptions:
 
 @dataclass
 class Restored:
-    """A restored image ready for the writer, with the notes for the file's line."""
+    """A restored image on its way to the writer, with what the input could not keep (and
+    how it was restored): the notes for the file's line."""
 
     pixels: np.ndarray
     alpha: np.ndarray | None
@@ -110,7 +111,9 @@ def restore_image(
     inside, note = enter_working_space(image, options.working_space)
     restored = network(inside.pixels)
     if strength < 1.0:
-        base = resize_like(inside.pixels[:, :, :3], restored.shape[:2])
+        from imgrestore.ops.resize import resize_bicubic  # torch: only when blending
+
+        base = resize_bicubic(np.ascontiguousarray(inside.pixels[:, :, :3]), restored.shape[:2])
         restored = np.clip(strength * restored + (1 - strength) * base, 0.0, 1.0)
     pixels = inside.leave(restored.astype(np.float32, copy=False), resize_planes)
     alpha, alpha_note = _restore_alpha(image.alpha, network, options.alpha_mode(scale),
@@ -147,15 +150,3 @@ def _repeat(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     rows = np.arange(size[0]) * plane.shape[0] // size[0]
     cols = np.arange(size[1]) * plane.shape[1] // size[1]
     return np.ascontiguousarray(plane[rows][:, cols])
-
-
-def resize_like(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of an H x W x 3 float image (identity when the size matches)."""
-    if pixels.shape[:2] == tuple(size):
-        return pixels
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    t = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None]
-    t = F.interpolate(t, size=tuple(size), mode="bicubic", align_corners=False)
-    return t[0].permute(1, 2, 0).clamp_(0, 1).numpy()

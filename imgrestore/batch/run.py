@@ -1,92 +1,25 @@
 """Run a restoration request: load the models, plan the files, restore them, report.
 
-Data flows one way: plan (no pixels read) -> read image -> each step's model through
-the tiling engine -> optional blend with the original -> write image. One bad file
-fails alone; outputs are written atomically, so an interrupted run leaves no partial
-file and the next run resumes by skipping finished outputs.
+Data flows one way: plan (no pixels read, :mod:`.plan`) -> read image -> each step's
+model through the tiling engine -> optional blend with the original -> write image
+(:mod:`.stages`), overlapped by the engine's pipeline. One bad file fails alone; outputs
+are written atomically, so an interrupted run leaves no partial file and the next run
+resumes by skipping finished outputs. A request with ``watch`` restores a folder's files
+as they arrive instead (:mod:`.watch`), by the same stages.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
-from imgrestore.batch import distributed
-from imgrestore.batch.plan import OUTPUT_EXISTS, Job, Plan, make_parent, plan_jobs
+from imgrestore import distributed
+from imgrestore.batch.plan import Job, plan_jobs
 from imgrestore.batch.report import FileResult, Report
-from imgrestore.batch.restore import ImageOptions, Restored, raw_options_for, restore_image
-from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
-from imgrestore.tasks import TaskName, chain_suffix
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from imgrestore.batch.watch import WatchOptions
-    from imgrestore.engine.restorer import Restorer
-    from imgrestore.imaging.raw import RawOptions
-    from imgrestore.imaging.types import LoadedImage
-    from imgrestore.zoo.loading import LoadedModel
-
-
-@dataclass(frozen=True)
-class Step:
-    """One task of a request; ``--then`` chains several."""
-
-    task: TaskName
-    #: Card name or alias, local file, model folder or ``hf:owner/repo[@rev]``; None =
-    #: the task's default.
-    model: str | None = None
-    weights: str | None = None
-    scale: int | None = None
-    style: str | None = None
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    device: str = "auto"
-    precision: str = "auto"
-    tile: str | int = "auto"
-    tile_overlap: int = 32
-    max_memory: str | None = None
-    compile: bool = False
-
-
-@dataclass(frozen=True)
-class Request:
-    """Everything a task command was asked to do."""
-
-    steps: tuple[Step, ...]
-    inputs: tuple[str, ...]
-    output: str | None = None
-    suffix: str | None = None
-    recursive: bool = False
-    overwrite: bool = False
-    dry_run: bool = False
-    fail_fast: bool = False
-    strength: float = 1.0
-    format: str | None = None
-    quality: int | None = None
-    strip_metadata: bool = False
-    max_pixels: int | None = None
-    #: Inputs are (left, right) dual-pixel views, two by two.
-    dual_pixel: bool = False
-    engine: EngineOptions = field(default_factory=EngineOptions)
-    #: How camera RAW files are developed (None: LibRaw's sRGB development).
-    raw: RawOptions | None = None
-    #: Working space and alpha handling of each image.
-    image: ImageOptions = field(default_factory=ImageOptions)
-    #: Watch this folder instead of restoring ``inputs`` once (``--watch``).
-    watch: WatchOptions | None = None
-
-    def output_suffix(self) -> str:
-        if self.suffix is not None:
-            return self.suffix
-        return chain_suffix([(s.task, s.scale or 1) for s in self.steps])
+from imgrestore.batch.request import Request, Step
+from imgrestore.batch.stages import Chain, record, record_planned, restore_jobs
+from imgrestore.engine.options import EngineOptions
+from imgrestore.errors import UsageError
 
 
 class Events(Protocol):
@@ -99,6 +32,9 @@ class Events(Protocol):
     def tiles(self, job: Job, done: int, total: int) -> None: ...
 
     def file_done(self, result: FileResult) -> None: ...
+
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        """``job`` failed with an error that is not the project's (a bug)."""
 
 
 class SilentEvents:
@@ -114,104 +50,16 @@ class SilentEvents:
     def file_done(self, result: FileResult) -> None:
         pass
 
-
-class Chain:
-    """The request's models, each wrapped in a tiling restorer, applied in order."""
-
-    def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
-        from imgrestore.engine.restorer import Restorer
-        from imgrestore.zoo.loading import load_model
-
-        opts = request.engine
-        device = distributed.device_for_rank(opts.device)
-        self.models: list[LoadedModel] = []
-        self.restorers: list[Restorer] = []
-        for step in request.steps:
-            loaded = load_model(
-                step.model, task=step.task, weights=step.weights, scale=step.scale,
-                style=step.style, notify=notify,
-            )
-            wanted = 6 if request.dual_pixel and not self.models else 3
-            if loaded.spec.in_channels != wanted:
-                hint = (
-                    "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
-                    else "--dual-pixel needs a dual-pixel model"
-                )
-                raise UsageError(
-                    f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
-                    f"({loaded.input_kind}); {hint}"
-                )
-            self.models.append(loaded)
-            self.restorers.append(
-                Restorer(
-                    loaded.net, loaded.spec, scale=loaded.scale, device=device,
-                    precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-                    max_memory=opts.max_memory, compile=opts.compile,
-                    prefers_whole_image=loaded.prefers_whole_image,
-                )
-            )
-        self.strength = request.strength
-        self.image_options = request.image
-
-    @property
-    def scale(self) -> int:
-        total = 1
-        for r in self.restorers:
-            total *= r.scale
-        return total
-
-    def __call__(
-        self, image: LoadedImage, progress: Callable[[int, int], None] | None = None
-    ) -> Restored:
-        """Restore one image: working space, every network in turn, strength, alpha."""
-
-        def network(pixels: np.ndarray) -> np.ndarray:
-            for restorer in self.restorers:
-                pixels = restorer(pixels, progress=progress)
-            return pixels
-
-        return restore_image(
-            image, network, self.image_options, scale=self.scale,
-            in_channels=self.restorers[0].arch.in_channels, strength=self.strength,
-        )
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        pass
 
 
-@dataclass(frozen=True)
-class _Exists:
-    """A job whose output, under another suffix than planned, is already there."""
-
-    output: Path
-
-
-def _with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
-    """The 6-channel input of a dual-pixel network: left RGB then right RGB."""
-    import dataclasses
-
-    import numpy as np
-
-    if left.pixels.shape != right.pixels.shape:
-        raise ImageError(
-            right.meta.name,
-            f"right view is {right.meta.width}x{right.meta.height}, left view "
-            f"{left.meta.name} is {left.meta.width}x{left.meta.height}",
-        )
-    pixels = np.concatenate([left.pixels, right.pixels], axis=2)
-    return dataclasses.replace(left, pixels=pixels)
-
-
-def _one_line(job: Job, error: BaseException) -> str:
-    if isinstance(error, ImgRestoreError):
-        text = str(error)
-        return text if text.startswith(job.name) else f"{job.name}: {text}"
-    return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
-
-
-def run(request: Request, events: Events | None = None, *, verbose: bool = False) -> Report:
+def run(request: Request, events: Events | None = None) -> Report:
     """Carry out ``request``; the report says what happened to every file."""
     events = events or SilentEvents()
     started = time.perf_counter()
     if request.watch is not None:
-        return _watch(request, events, started, verbose)
+        return _watch(request, events, started)
     suffix = request.output_suffix()
     plan = plan_jobs(
         request.inputs, suffix=suffix, output=request.output, recursive=request.recursive,
@@ -224,21 +72,19 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
-            _record(report, events, FileResult(job.name, _str(job.dest) or "<stdout>", "planned"))
+            output = "<stdout>" if job.dest is None else str(job.dest)
+            record(report, events, FileResult(job.name, output, "planned"))
         return _finish(report, started, world)
     if not todo:
         return _finish(report, started, world)
 
-    chain = Chain(request, events.notice)
-    report.models = [m.name for m in chain.models]
-    report.device = str(chain.restorers[0].device)
-    report.precision = chain.restorers[0].precision
-    events.start(report, len(todo))
-    _process(todo, chain, request, report, events, verbose)
+    chain = _start(request, events, report, len(todo))
+    restore_jobs(todo, chain, request, report, events)
     return _finish(report, started, world)
 
 
-def _watch(request: Request, events: Events, started: float, verbose: bool) -> Report:
+def _watch(request: Request, events: Events, started: float) -> Report:
+    """``--watch``: the folder's files, then each new one once complete, until Ctrl-C."""
     from imgrestore.batch.watch import watch
 
     if distributed.rank_and_world()[1] > 1:
@@ -246,142 +92,29 @@ def _watch(request: Request, events: Events, started: float, verbose: bool) -> R
     if request.inputs or request.dual_pixel or request.dry_run:
         raise UsageError("--watch takes no other inputs, --dual-pixel or --dry-run")
     report = Report(task="+".join(s.task for s in request.steps))
+    chain = _start(request, events, report, 0)
+    watch(request, chain, events, report)
+    return _finish(report, started, 1)
+
+
+def _start(request: Request, events: Events, report: Report, todo: int) -> Chain:
+    """Load the request's models; the report says which, on what device and precision."""
     chain = Chain(request, events.notice)
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
-    events.start(report, 0)
-    watch(request, chain, events, report, verbose=verbose)
-    return _finish(report, started, 1)
-
-
-def record_planned(plan: Plan, report: Report, events: Events) -> None:
-    """Report the jobs the plan already skipped (output exists) or failed (refused)."""
-    report.ignored.extend(str(p) for p in plan.ignored)
-    for job in plan.jobs:
-        if job.state == "skip":
-            _record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
-        elif job.state == "fail":
-            _record(report, events, FileResult(job.name, _str(job.dest), "failed",
-                                               f"{job.name}: {job.reason}"))
-
-
-def restore_jobs(
-    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
-    verbose: bool = False,
-) -> None:
-    """Read, restore and write ``todo`` through the pipeline, recording each outcome."""
-    _process(todo, chain, request, report, events, verbose)
-
-
-def _process(
-    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
-    verbose: bool,
-) -> None:
-    from imgrestore.engine.pipeline import JobResult, run_pipeline
-    from imgrestore.imaging import encode_image, plan_output, plan_write, read_image, write_image
-
-    model_name = " -> ".join(m.name for m in chain.models)
-    # Seconds each job spent being read, restored and written (not waiting in a queue).
-    busy: dict[int, float] = {}
-
-    def timed(stage: Callable[..., Any]) -> Callable[..., Any]:
-        def run_stage(job: Job, *args: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return stage(job, *args)
-            finally:
-                busy[id(job)] = busy.get(id(job), 0.0) + time.perf_counter() - start
-
-        return run_stage
-
-    @timed
-    def read(job: Job) -> LoadedImage | _Exists:
-        source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
-        raw = raw_options_for(request.raw, job.format)
-        image = read_image(source, max_pixels=request.max_pixels, raw=raw)
-        if job.dest is not None and not request.overwrite:
-            # The plan could not know the output's real name when the format changes
-            # with the content (transparency headed for JPEG is written as PNG).
-            real, _ = plan_write(job.dest, image.meta, format=job.format,
-                                 has_alpha=image.alpha is not None)
-            if real != job.dest and real.exists():
-                return _Exists(real)
-        if job.partner is None:
-            return image
-        right = read_image(job.partner, max_pixels=request.max_pixels, raw=raw)
-        return _with_right_view(image, right)
-
-    @timed
-    def process(job: Job, image: LoadedImage | _Exists) -> Restored | _Exists:
-        if isinstance(image, _Exists):
-            return image
-        return chain(image, progress=lambda done, total: events.tiles(job, done, total))
-
-    @timed
-    def write(job: Job, result: Restored | _Exists) -> tuple[str, tuple[str, ...]] | _Exists:
-        """Write the output; returns where, and every note on what the file could not keep."""
-        if isinstance(result, _Exists):
-            return result
-        options = dict(format=job.format, quality=request.quality,
-                       strip_metadata=request.strip_metadata)
-        has_alpha = result.alpha is not None
-        if job.dest is None:
-            plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
-            data = encode_image(result.pixels, result.alpha, result.meta, **options)
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-            return "<stdout>", result.notes + plan.notes
-        _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
-        make_parent(job.dest)
-        written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
-        return str(written), result.notes + plan.notes
-
-    def on_result(outcome: JobResult[Job]) -> None:
-        job = outcome.job
-        if isinstance(outcome.value, _Exists):
-            result = FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
-        elif outcome.ok:
-            output, notes = outcome.value
-            result = FileResult(job.name, output, "done", None,
-                                round(busy.get(id(job), 0.0), 3), model_name, notes)
-        else:
-            error = outcome.error
-            assert error is not None
-            if verbose and not isinstance(error, ImgRestoreError):
-                traceback.print_exception(error, file=sys.stderr)
-            result = FileResult(
-                job.name, _str(job.dest), "failed", _one_line(job, error),
-                round(busy.get(id(job), 0.0), 3), model_name,
-                device_error=isinstance(error, DeviceError),
-            )
-        _record(report, events, result)
-
-    try:
-        run_pipeline(todo, read, process, write, on_result, fail_fast=request.fail_fast)
-    except KeyboardInterrupt:
-        report.interrupted = True
-    finished = {r.input for r in report.results}
-    for job in todo:
-        if job.name not in finished:
-            why = "interrupted" if report.interrupted else "not started (--fail-fast)"
-            _record(report, events, FileResult(job.name, _str(job.dest), "skipped", why))
-
-
-def _record(report: Report, events: Events, result: FileResult) -> None:
-    report.results.append(result)
-    events.file_done(result)
-
-
-def _str(path: Path | None) -> str | None:
-    return None if path is None else str(path)
+    events.start(report, todo)
+    return chain
 
 
 def _finish(report: Report, started: float, world: int) -> Report:
     report.seconds = time.perf_counter() - started
     if world > 1:
-        distributed.merge_into_rank0(report)
+        gathered = distributed.gather_to_rank0(report)
+        if gathered is not None:
+            report.merge(gathered[1:])
     return report
 
 
-__all__ = ["EngineOptions", "Events", "Request", "SilentEvents", "Step", "restore_jobs", "run"]
+__all__ = ["EngineOptions", "Events", "Request", "SilentEvents", "Step", "record_planned",
+           "restore_jobs", "run"]

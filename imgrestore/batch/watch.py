@@ -26,7 +26,9 @@ from imgrestore.imaging.formats import IMAGE_SUFFIXES, sniff_format
 
 if TYPE_CHECKING:
     from imgrestore.batch.report import Report
-    from imgrestore.batch.run import Chain, Events, Request
+    from imgrestore.batch.request import Request
+    from imgrestore.batch.run import Events
+    from imgrestore.batch.stages import Chain
 
 #: Names of files still being written by common copy tools and browsers.
 PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp",
@@ -154,7 +156,7 @@ def _start_observer(folder: Path, recursive: bool, settling: Settling, exclude: 
 
 
 def watch(request: Request, chain: Chain, events: Events, report: Report,
-          *, verbose: bool = False, stop: threading.Event | None = None) -> None:  # fmt: skip
+          *, stop: threading.Event | None = None) -> None:  # fmt: skip
     """Restore the watched folder's files as they become complete, until Ctrl-C or ``stop``."""
     assert request.watch is not None
     options = request.watch
@@ -185,7 +187,7 @@ def watch(request: Request, chain: Chain, events: Events, report: Report,
                     report.ignored.append(str(path))
                     events.notice(f"ignored {path}: not an image")
                     continue
-                _restore_one(path, folder, request, chain, report, events, settling, verbose)
+                _restore_one(path, folder, request, chain, report, events, settling)
                 if request.fail_fast and report.counts().get("failed"):
                     return
             stop.wait(options.poll)
@@ -198,10 +200,10 @@ def watch(request: Request, chain: Chain, events: Events, report: Report,
 
 
 def _restore_one(path: Path, folder: Path, request: Request, chain: Chain, report: Report,
-                 events: Events, settling: Settling, verbose: bool) -> None:  # fmt: skip
+                 events: Events, settling: Settling) -> None:  # fmt: skip
     """Plan and restore one complete file as the batch would; redo it if it changed meanwhile."""
     from imgrestore.batch.plan import plan_jobs
-    from imgrestore.batch.run import record_planned, restore_jobs
+    from imgrestore.batch.stages import record_planned, restore_jobs
 
     output = request.output
     if output is not None and request.recursive and path.parent != folder:
@@ -211,7 +213,7 @@ def _restore_one(path: Path, folder: Path, request: Request, chain: Chain, repor
                      format=request.format, overwrite=request.overwrite)  # fmt: skip
     record_planned(plan, report, events)
     count = len(report.results)
-    restore_jobs(plan.todo, chain, request, report, events, verbose)
+    restore_jobs(plan.todo, chain, request, report, events)
     if report.interrupted:
         raise KeyboardInterrupt
     if _signature(path) != before:  # written to while we read it: not complete after all

@@ -55,6 +55,7 @@ def compare_command(
         "--title", help="Title of the HTML page.")] = None,
     max_pixels: opt.MaxPixels = None,
 ) -> None:
+    from imgrestore.cli._output import note
     from imgrestore.errors import UsageError
     from imgrestore.evaluation import compare as cmp
 
@@ -79,9 +80,9 @@ def compare_command(
         picture = (cmp.split(images[0], images[1], labels, position=position, zoom=box)
                    if split else cmp.side_by_side(images, labels, zoom=box))
         cmp.save_picture(picture, output, quality=quality)
-        typer.echo(f"wrote {output} ({picture.width}x{picture.height})", err=True)
+        note(f"wrote {output} ({picture.width}x{picture.height})")
     if html is not None:
         page = cmp.html_page(images[0], images[1:], labels,
                              title=title or f"{labels[0]}: before and after")
         cmp.save_text(page, html)
-        typer.echo(f"wrote {html} ({len(page) // 1024} KiB)", err=True)
+        note(f"wrote {html} ({len(page) // 1024} KiB)")

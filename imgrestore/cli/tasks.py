@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from imgrestore.cli import options as opt
 from imgrestore.errors import ExitCode, UsageError
 from imgrestore.tasks import TASKS
 
 if TYPE_CHECKING:
-    from imgrestore.batch.run import Request
+    from imgrestore.batch.request import Request
     from imgrestore.imaging.raw import RawOptions
 
 #: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
@@ -66,40 +67,25 @@ def _help(task: str) -> str:
     return f"{TASKS[task].summary}\n\n[bold]Examples[/bold]:\n\n    {examples}{EXIT_CODES}"
 
 
-def register(app: typer.Typer) -> None:
-    """Add the five task commands to ``app``.
+class _WithoutDualPixel(TyperCommand):
+    """The task commands other than ``deblur``: the shared command without ``--dual-pixel``
+    (the option is not offered, so it keeps its default, ``False``)."""
 
-    They share one function (the command's name says which task it is), except
-    ``deblur``, which also takes ``--dual-pixel``.
-    """
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["params"] = [p for p in kwargs.get("params", []) if p.name != "dual_pixel"]
+        super().__init__(*args, **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the five task commands to ``app``: one function, :func:`restore`, whose
+    command's name says which task it is; only ``deblur`` offers ``--dual-pixel``."""
     for name in TASKS:
-        command = deblur if name == "deblur" else restore
-        app.command(name, help=_help(name), rich_help_panel="Restore photos")(command)
+        cls = TyperCommand if name == "deblur" else _WithoutDualPixel
+        app.command(name, help=_help(name), rich_help_panel="Restore photos", cls=cls)(restore)
 
 
 def restore(
     ctx: typer.Context,
-    inputs: opt.Inputs = None, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    raw_output: opt.RawOutput = "srgb", raw_colorspace: opt.RawColorspace = "srgb",
-    raw_demosaic: opt.RawDemosaic = None, raw_highlights: opt.RawHighlights = "clip",
-    no_auto_bright: opt.NoAutoBright = False, raw_wb: opt.RawWb = "camera",
-    working_space: opt.WorkingSpace = "srgb", alpha: opt.Alpha = None,
-    watch: opt.Watch = None, watch_settle: opt.WatchSettle = 2.0,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-) -> None:
-    options = locals()
-    execute(str(options.pop("ctx").info_name), options)
-
-
-def deblur(
     inputs: opt.Inputs = None, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
@@ -117,7 +103,8 @@ def deblur(
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
-    execute("deblur", locals())
+    """Every task command: its options, as Click parsed them, to :func:`execute`."""
+    execute(str(ctx.info_name), TaskOptions(**ctx.params))
 
 
 @dataclass(frozen=True)
@@ -165,9 +152,10 @@ class TaskOptions:
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
+    from imgrestore.batch.request import Request, Step
     from imgrestore.batch.restore import ImageOptions
-    from imgrestore.batch.run import EngineOptions, Request, Step
     from imgrestore.batch.watch import WatchOptions
+    from imgrestore.engine.options import EngineOptions
 
     steps = []
     for i, name in enumerate([task, *(o.then or [])]):
@@ -185,21 +173,19 @@ def build_request(task: str, o: TaskOptions) -> Request:
                 style=o.style if name == "enhance" else None,
             )
         )
-    if o.tile != "auto" and not o.tile.isdigit():
-        raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
     if not o.inputs and o.watch is None:
         raise UsageError("give photos, folders or glob patterns, or --watch FOLDER")
+    engine = EngineOptions.parse(
+        device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
+        max_memory=o.max_memory, compile=o.compile,
+    )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs or ()), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=EngineOptions(
-            device=o.device, precision=o.precision,
-            tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
-            max_memory=o.max_memory, compile=o.compile,
-        ),
-        raw=_raw_options(o), image=ImageOptions(working_space=o.working_space, alpha=o.alpha),
+        engine=engine, raw=_raw_options(o),
+        image=ImageOptions(working_space=o.working_space, alpha=o.alpha),
         watch=None if o.watch is None else WatchOptions(o.watch, settle=o.watch_settle),
     )
 
@@ -214,26 +200,22 @@ def _raw_options(o: TaskOptions) -> RawOptions:
     )
 
 
-def execute(task: str, parsed: dict[str, object]) -> None:
+def execute(task: str, o: TaskOptions) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
-    import json
-    import sys
-
-    from imgrestore.batch.distributed import rank_and_world
     from imgrestore.batch.run import run
-    from imgrestore.cli.display import BatchDisplay
+    from imgrestore.cli._output import BatchDisplay, write_json
+    from imgrestore.distributed import rank_and_world
 
-    o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
     if o.json_report not in (None, "-"):
-        from imgrestore.imaging.writer import check_report_path
+        from imgrestore.files import check_report_path
 
         check_report_path(o.json_report, "--json")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
     try:
-        report = run(request, display, verbose=o.verbose)
+        report = run(request, display)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)
         display.console.print("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -241,7 +223,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     if rank > 0:
         raise typer.Exit(int(report.exit_code))
     if o.json_report == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif o.json_report:
         report.save(o.json_report)
     raise typer.Exit(int(report.exit_code))

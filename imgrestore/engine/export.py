@@ -63,7 +63,7 @@ def graph_for(net: nn.Module, arch: ArchSpec, scale: int = 1) -> ExportGraph:
     """The module :func:`export_onnx` exports (also what its outputs are compared with)."""
     if scale not in arch.scales:
         raise UsageError(f"{arch.name}: scale {scale} is not available")
-    return ExportGraph(net, scale, arch.pre_upsample, arch.info.returns_stages).eval()
+    return ExportGraph(net, scale, arch.pre_upsample, arch.descriptor.returns_stages).eval()
 
 
 def check_size(arch: ArchSpec, height: int, width: int) -> None:

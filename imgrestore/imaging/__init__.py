@@ -30,8 +30,6 @@ _EXPORTS = {
     "RawOptions": "raw",
     "ImageMeta": "types",
     "LoadedImage": "types",
-    "atomic_write": "writer",
-    "check_report_path": "writer",
     "encode_image": "writer",
     "plan_write": "writer",
     "write_image": "writer",
@@ -45,8 +43,6 @@ __all__ = [
     "OutputPlan",
     "RawOptions",
     "apply_orientation",
-    "atomic_write",
-    "check_report_path",
     "default_max_pixels",
     "encode_image",
     "is_supported",
@@ -93,8 +89,6 @@ if TYPE_CHECKING:
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
     from imgrestore.imaging.writer import (
-        atomic_write,
-        check_report_path,
         encode_image,
         plan_write,
         write_image,

@@ -16,7 +16,9 @@ import pytest
 from PIL import Image
 
 from imgrestore.batch.report import Report
-from imgrestore.batch.run import Chain, Request, SilentEvents, Step
+from imgrestore.batch.request import Request, Step
+from imgrestore.batch.run import SilentEvents
+from imgrestore.batch.stages import Chain
 from imgrestore.batch.watch import Settling, WatchOptions, is_partial_name, watch
 
 DEADLINE_S = 180  # generous: the machine may be busy; the loops below end as soon as done

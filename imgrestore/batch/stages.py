@@ -1,0 +1,265 @@
+"""One job's way through a batch: read it, restore it with the request's models, write it.
+
+:func:`read_job`, the :class:`Chain` of restorers and :func:`write_job` are the three
+stages; each takes one :class:`~imgrestore.batch.plan.Job` and may run wherever the job
+is (a thread, a process). A job whose real output name is only known once its pixels are
+read and that output is already there becomes :class:`Exists` and passes the later
+stages untouched. :func:`restore_jobs` overlaps the stages of many jobs with the
+engine's pipeline and records each outcome in the report (:func:`record_planned` records
+what the plan already decided); the batch (:func:`imgrestore.batch.run.run`) and the
+watch loop (:mod:`imgrestore.batch.watch`) both go through them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imgrestore import distributed
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, Plan, make_parent
+from imgrestore.batch.report import FileResult, Report
+from imgrestore.batch.request import Request
+from imgrestore.batch.restore import Restored, raw_options_for, restore_image
+from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from imgrestore.batch.run import Events
+    from imgrestore.engine.restorer import Restorer
+    from imgrestore.imaging.types import LoadedImage
+    from imgrestore.zoo.loading import LoadedModel
+
+
+class Chain:
+    """The request's models, each wrapped in a tiling restorer, applied in order."""
+
+    def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
+        from imgrestore.engine.restorer import Restorer
+        from imgrestore.zoo.loading import load_model
+
+        options = replace(request.engine,
+                          device=distributed.device_for_rank(request.engine.device))
+        self.models: list[LoadedModel] = []
+        self.restorers: list[Restorer] = []
+        for step in request.steps:
+            loaded = load_model(
+                step.model, task=step.task, weights=step.weights, scale=step.scale,
+                style=step.style, notify=notify,
+            )
+            wanted = 6 if request.dual_pixel and not self.models else 3
+            if loaded.spec.in_channels != wanted:
+                hint = (
+                    "use --dual-pixel with LEFT RIGHT view pairs" if loaded.spec.in_channels == 6
+                    else "--dual-pixel needs a dual-pixel model"
+                )
+                raise UsageError(
+                    f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
+                    f"({loaded.input_kind}); {hint}"
+                )
+            self.models.append(loaded)
+            self.restorers.append(Restorer.from_model(loaded, options))
+        self.strength = request.strength
+        self.image_options = request.image
+
+    @property
+    def scale(self) -> int:
+        total = 1
+        for r in self.restorers:
+            total *= r.scale
+        return total
+
+    def __call__(
+        self, image: LoadedImage, progress: Callable[[int, int], None] | None = None
+    ) -> Restored:
+        """Restore one image: working space, every network in turn, strength, alpha."""
+
+        def network(pixels: np.ndarray) -> np.ndarray:
+            for restorer in self.restorers:
+                pixels = restorer(pixels, progress=progress)
+            return pixels
+
+        return restore_image(
+            image, network, self.image_options, scale=self.scale,
+            in_channels=self.restorers[0].arch.in_channels, strength=self.strength,
+        )
+
+
+@dataclass(frozen=True)
+class Exists:
+    """A job whose output, under another suffix than planned, is already there."""
+
+    output: Path
+
+
+def with_right_view(left: LoadedImage, right: LoadedImage) -> LoadedImage:
+    """The 6-channel input of a dual-pixel network: left RGB then right RGB."""
+    import dataclasses
+
+    import numpy as np
+
+    if left.pixels.shape != right.pixels.shape:
+        raise ImageError(
+            right.meta.name,
+            f"right view is {right.meta.width}x{right.meta.height}, left view "
+            f"{left.meta.name} is {left.meta.width}x{left.meta.height}",
+        )
+    pixels = np.concatenate([left.pixels, right.pixels], axis=2)
+    return dataclasses.replace(left, pixels=pixels)
+
+
+def read_job(job: Job, request: Request) -> LoadedImage | Exists:
+    """Decode the job's input (stdin when it has no source; both views of a dual-pixel
+    pair), or :class:`Exists` when its output, under the name the content decides, is there."""
+    from imgrestore.imaging import plan_write, read_image
+
+    source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
+    raw = raw_options_for(request.raw, job.format)
+    image = read_image(source, max_pixels=request.max_pixels, raw=raw)
+    if job.dest is not None and not request.overwrite:
+        # The plan could not know the output's real name when the format changes
+        # with the content (transparency headed for JPEG is written as PNG).
+        real, _ = plan_write(job.dest, image.meta, format=job.format,
+                             has_alpha=image.alpha is not None)
+        if real != job.dest and real.exists():
+            return Exists(real)
+    if job.partner is None:
+        return image
+    right = read_image(job.partner, max_pixels=request.max_pixels, raw=raw)
+    return with_right_view(image, right)
+
+
+def restore_job(job: Job, image: LoadedImage | Exists, chain: Chain,
+                progress: Callable[[int, int], None] | None = None) -> Restored | Exists:
+    """The job's image through every model of ``chain`` (``progress``: tiles done, total)."""
+    if isinstance(image, Exists):
+        return image
+    return chain(image, progress=progress)
+
+
+def write_job(job: Job, result: Restored | Exists,
+              request: Request) -> tuple[str, tuple[str, ...]] | Exists:
+    """Write the output (atomically; stdout when the job has no destination); returns
+    where, and every note on what the file could not keep."""
+    from imgrestore.imaging import encode_image, plan_output, plan_write, write_image
+
+    if isinstance(result, Exists):
+        return result
+    options = dict(format=job.format, quality=request.quality,
+                   strip_metadata=request.strip_metadata)
+    has_alpha = result.alpha is not None
+    if job.dest is None:
+        plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
+        data = encode_image(result.pixels, result.alpha, result.meta, **options)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return "<stdout>", result.notes + plan.notes
+    _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
+    make_parent(job.dest)
+    written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
+    return str(written), result.notes + plan.notes
+
+
+def record(report: Report, events: Events, result: FileResult) -> None:
+    """Add ``result`` to the report and tell the display."""
+    report.results.append(result)
+    events.file_done(result)
+
+
+def record_planned(plan: Plan, report: Report, events: Events) -> None:
+    """Report the inputs the plan ignored and the jobs it already skipped (output exists)
+    or failed (refused)."""
+    report.ignored.extend(str(p) for p in plan.ignored)
+    for job in plan.jobs:
+        if job.state == "skip":
+            record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
+        elif job.state == "fail":
+            record(report, events, FileResult(job.name, _str(job.dest), "failed",
+                                              f"{job.name}: {job.reason}"))
+
+
+def restore_jobs(
+    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
+) -> None:
+    """Read, restore and write ``todo`` through the engine's pipeline (read ahead, write
+    behind; one bad file fails alone), recording each outcome. Ctrl-C marks the report
+    interrupted; the jobs that did not finish are recorded as skipped."""
+    from imgrestore.engine.pipeline import JobResult, run_pipeline
+
+    model_name = " -> ".join(m.name for m in chain.models)
+    timer = _Timer()
+
+    def on_result(outcome: JobResult[Job]) -> None:
+        record(report, events, _file_result(outcome, timer.of(outcome.job), model_name, events))
+
+    def progress_of(job: Job) -> Callable[[int, int], None]:
+        return lambda done, total: events.tiles(job, done, total)
+
+    try:
+        run_pipeline(
+            todo, timer.timed(lambda job: read_job(job, request)),
+            timer.timed(lambda job, image: restore_job(job, image, chain, progress_of(job))),
+            timer.timed(lambda job, restored: write_job(job, restored, request)),
+            on_result, fail_fast=request.fail_fast,
+        )
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finished = {r.input for r in report.results}
+    for job in todo:
+        if job.name not in finished:
+            why = "interrupted" if report.interrupted else "not started (--fail-fast)"
+            record(report, events, FileResult(job.name, _str(job.dest), "skipped", why))
+
+
+class _Timer:
+    """Seconds each job spent being read, restored and written (not waiting in a queue)."""
+
+    def __init__(self) -> None:
+        self.busy: dict[int, float] = {}
+
+    def timed(self, stage: Callable[..., Any]) -> Callable[..., Any]:
+        def run_stage(job: Job, *args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return stage(job, *args)
+            finally:
+                self.busy[id(job)] = self.busy.get(id(job), 0.0) + time.perf_counter() - start
+
+        return run_stage
+
+    def of(self, job: Job) -> float:
+        return round(self.busy.get(id(job), 0.0), 3)
+
+
+def _file_result(outcome: Any, seconds: float, model_name: str, events: Events) -> FileResult:
+    """What the report says of one finished job."""
+    job = outcome.job
+    if isinstance(outcome.value, Exists):
+        return FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
+    if outcome.ok:
+        output, notes = outcome.value
+        return FileResult(job.name, output, "done", None, seconds, model_name, notes)
+    error = outcome.error
+    if not isinstance(error, ImgRestoreError):
+        events.unexpected(job, error)
+    return FileResult(job.name, _str(job.dest), "failed", _one_line(job, error), seconds,
+                      model_name, device_error=isinstance(error, DeviceError))
+
+
+def _one_line(job: Job, error: BaseException) -> str:
+    if isinstance(error, ImgRestoreError):
+        text = str(error)
+        return text if text.startswith(job.name) else f"{job.name}: {text}"
+    return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+__all__ = ["Chain", "Exists", "Restored", "read_job", "record", "record_planned",
+           "restore_job", "restore_jobs", "with_right_view", "write_job"]
