@@ -13,7 +13,9 @@ from typing import Any, Literal
 from imgrestore import __version__
 from imgrestore.errors import ExitCode
 
-Status = Literal["done", "skipped", "failed", "planned"]
+Status = Literal["done", "skipped", "failed", "planned", "interrupted"]
+#: Every status, in the order reports count them.
+STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "planned", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
-            "summary": {s: counts.get(s, 0) for s in ("done", "skipped", "failed", "planned")},
+            "summary": {s: counts.get(s, 0) for s in STATUSES},
             "files": [
                 {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()}
                 for r in self.results

@@ -11,13 +11,21 @@ as they arrive instead (:mod:`.watch`), by the same stages.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Protocol
 
 from imgrestore import distributed
 from imgrestore.batch.plan import Job, plan_jobs
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.request import Request, Step
-from imgrestore.batch.stages import Chain, record, record_planned, restore_jobs
+from imgrestore.batch.stages import (
+    STDOUT_NAME,
+    Chain,
+    check_streams,
+    record,
+    record_planned,
+    restore_jobs,
+)
 from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import UsageError
 
@@ -26,6 +34,9 @@ class Events(Protocol):
     """What the display is told while a request runs (all calls from one thread at a time)."""
 
     def notice(self, message: str) -> None: ...
+
+    def download(self, what: str, done: int, total: int | None) -> None:
+        """Model weights are downloading: ``done`` of ``total`` bytes (None: unknown)."""
 
     def start(self, report: Report, todo: int) -> None: ...
 
@@ -39,6 +50,9 @@ class Events(Protocol):
 
 class SilentEvents:
     def notice(self, message: str) -> None:
+        pass
+
+    def download(self, what: str, done: int, total: int | None) -> None:
         pass
 
     def start(self, report: Report, todo: int) -> None:
@@ -72,9 +86,11 @@ def run(request: Request, events: Events | None = None) -> Report:
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
-            output = "<stdout>" if job.dest is None else str(job.dest)
-            record(report, events, FileResult(job.name, output, "planned"))
+            record(report, events, FileResult(job.name, _str(job.dest) or STDOUT_NAME,
+                                              "planned", notes=(job.note,) if job.note else ()))
         return _finish(report, started, world)
+    check_streams(todo)
+    _remove_stale_parts(plan.jobs)
     if not todo:
         return _finish(report, started, world)
 
@@ -99,12 +115,25 @@ def _watch(request: Request, events: Events, started: float) -> Report:
 
 def _start(request: Request, events: Events, report: Report, todo: int) -> Chain:
     """Load the request's models; the report says which, on what device and precision."""
-    chain = Chain(request, events.notice)
+    chain = Chain(request, events.notice, events.download)
     report.models = [m.name for m in chain.models]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, todo)
     return chain
+
+
+def _remove_stale_parts(jobs: list[Job]) -> None:
+    """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
+    from imgrestore.files import remove_stale_parts
+
+    dests = [job.dest for job in jobs if job.dest is not None]
+    # an image with alpha headed for JPEG is written as PNG
+    remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _finish(report: Report, started: float, world: int) -> Report:

@@ -12,6 +12,8 @@ watch loop (:mod:`imgrestore.batch.watch`) both go through them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -32,13 +34,16 @@ if TYPE_CHECKING:
     from imgrestore.batch.run import Events
     from imgrestore.engine.restorer import Restorer
     from imgrestore.imaging.types import LoadedImage
+    from imgrestore.zoo.install import DownloadProgress
     from imgrestore.zoo.loading import LoadedModel
 
 
 class Chain:
-    """The request's models, each wrapped in a tiling restorer, applied in order."""
+    """The request's models, each wrapped in a tiling restorer, applied in order;
+    ``notify`` gets notices, ``progress`` how a weights download goes."""
 
-    def __init__(self, request: Request, notify: Callable[[str], None]) -> None:
+    def __init__(self, request: Request, notify: Callable[[str], None],
+                 progress: DownloadProgress | None = None) -> None:
         from imgrestore.engine.restorer import Restorer
         from imgrestore.zoo.loading import load_model
 
@@ -49,7 +54,7 @@ class Chain:
         for step in request.steps:
             loaded = load_model(
                 step.model, task=step.task, weights=step.weights, scale=step.scale,
-                style=step.style, notify=notify,
+                style=step.style, notify=notify, progress=progress,
             )
             wanted = 6 if request.dual_pixel and not self.models else 3
             if loaded.spec.in_channels != wanted:
@@ -62,7 +67,7 @@ class Chain:
                     f"({loaded.input_kind}); {hint}"
                 )
             self.models.append(loaded)
-            self.restorers.append(Restorer.from_model(loaded, options))
+            self.restorers.append(Restorer.from_model(loaded, options, notify=notify))
         self.strength = request.strength
         self.image_options = request.image
 
@@ -116,8 +121,12 @@ def read_job(job: Job, request: Request) -> LoadedImage | Exists:
     """Decode the job's input (stdin when it has no source; both views of a dual-pixel
     pair), or :class:`Exists` when its output, under the name the content decides, is there."""
     from imgrestore.imaging import plan_write, read_image
+    from imgrestore.imaging.inputs import byte_cap, read_stream
 
-    source: Any = job.source if job.source is not None else sys.stdin.buffer.read()
+    source: Any = job.source
+    if source is None:  # stdin: read up to the byte cap, refused early if not an image
+        source = read_stream(sys.stdin.buffer, max_bytes=byte_cap(request.max_pixels),
+                             name=job.name)
     raw = raw_options_for(request.raw, job.format)
     image = read_image(source, max_pixels=request.max_pixels, raw=raw)
     if job.dest is not None and not request.overwrite:
@@ -146,6 +155,7 @@ def write_job(job: Job, result: Restored | Exists,
     """Write the output (atomically; stdout when the job has no destination); returns
     where, and every note on what the file could not keep."""
     from imgrestore.imaging import encode_image, plan_output, plan_write, write_image
+    from imgrestore.imaging.notes import collect_notes
 
     if isinstance(result, Exists):
         return result
@@ -154,14 +164,46 @@ def write_job(job: Job, result: Restored | Exists,
     has_alpha = result.alpha is not None
     if job.dest is None:
         plan = plan_output(result.meta, format=job.format, has_alpha=has_alpha)
-        data = encode_image(result.pixels, result.alpha, result.meta, **options)
+        with collect_notes(job.name) as heard:  # the encoders' warnings: this file's notes
+            data = encode_image(result.pixels, result.alpha, result.meta, **options)
+        write_stdout(data)
+        return STDOUT_NAME, result.notes + plan.notes + tuple(heard)
+    real, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
+    make_parent(job.dest)
+    with collect_notes(str(real)) as heard:
+        written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
+    return str(written), result.notes + plan.notes + tuple(heard)
+
+
+STDOUT_NAME = "<stdout>"
+
+
+def check_streams(todo: list[Job]) -> None:
+    """Image data is never read from, nor written to, a terminal (as gzip refuses)."""
+    if any(job.source is None for job in todo) and sys.stdin.isatty():
+        raise UsageError("'-' reads an image from stdin, but stdin is a terminal; "
+                         "pipe or redirect a file in (imgrestore denoise - < photo.jpg)")
+    if any(job.dest is None for job in todo) and sys.stdout.isatty():
+        raise UsageError("refusing to write image data to a terminal; redirect stdout "
+                         "(> restored.jpg) or name an output file with -o")
+
+
+def write_stdout(data: bytes) -> None:
+    """Write an image to stdout; a reader that went away (broken pipe) fails the file."""
+    try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-        return "<stdout>", result.notes + plan.notes
-    _, plan = plan_write(job.dest, result.meta, format=job.format, has_alpha=has_alpha)
-    make_parent(job.dest)
-    written = write_image(job.dest, result.pixels, result.alpha, result.meta, **options)
-    return str(written), result.notes + plan.notes
+    except OSError as exc:
+        # Nothing more can reach stdout: point it at /dev/null, so that Python's exit
+        # flush does not print a second "broken pipe" error.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        why = ("broken pipe: the reader closed it early" if isinstance(exc, BrokenPipeError)
+               else exc.strerror or str(exc))
+        raise ImgRestoreError(f"the image was not written to stdout completely ({why})") \
+            from None
 
 
 def record(report: Report, events: Events, result: FileResult) -> None:
@@ -187,7 +229,7 @@ def restore_jobs(
 ) -> None:
     """Read, restore and write ``todo`` through the engine's pipeline (read ahead, write
     behind; one bad file fails alone), recording each outcome. Ctrl-C marks the report
-    interrupted; the jobs that did not finish are recorded as skipped."""
+    interrupted; the jobs that did not finish are recorded as ``interrupted``."""
     from imgrestore.engine.pipeline import JobResult, run_pipeline
 
     model_name = " -> ".join(m.name for m in chain.models)
@@ -211,8 +253,9 @@ def restore_jobs(
     finished = {r.input for r in report.results}
     for job in todo:
         if job.name not in finished:
-            why = "interrupted" if report.interrupted else "not started (--fail-fast)"
-            record(report, events, FileResult(job.name, _str(job.dest), "skipped", why))
+            why = ("interrupted (Ctrl-C): rerun to resume" if report.interrupted
+                   else "not started: --fail-fast stopped the batch")
+            record(report, events, FileResult(job.name, _str(job.dest), "interrupted", why))
 
 
 class _Timer:
@@ -242,6 +285,7 @@ def _file_result(outcome: Any, seconds: float, model_name: str, events: Events) 
         return FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
     if outcome.ok:
         output, notes = outcome.value
+        notes = tuple(dict.fromkeys(((job.note,) if job.note else ()) + tuple(notes)))
         return FileResult(job.name, output, "done", None, seconds, model_name, notes)
     error = outcome.error
     if not isinstance(error, ImgRestoreError):
@@ -261,5 +305,6 @@ def _str(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
-__all__ = ["Chain", "Exists", "Restored", "read_job", "record", "record_planned",
-           "restore_job", "restore_jobs", "with_right_view", "write_job"]
+__all__ = ["STDOUT_NAME", "Chain", "Exists", "Restored", "check_streams", "read_job", "record",
+           "record_planned", "restore_job", "restore_jobs", "with_right_view", "write_job",
+           "write_stdout"]

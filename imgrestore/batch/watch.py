@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from imgrestore.errors import UsageError
 from imgrestore.imaging.formats import IMAGE_SUFFIXES, sniff_format
+from imgrestore.imaging.inputs import read_head
 
 if TYPE_CHECKING:
     from imgrestore.batch.report import Report
@@ -119,11 +120,8 @@ def _candidates(folder: Path, recursive: bool, exclude: Path | None) -> list[Pat
 def _is_image(path: Path) -> bool:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return True
-    try:
-        with path.open("rb") as f:
-            return sniff_format(f.read(64)) is not None
-    except OSError:
-        return False
+    head = read_head(path, 64)  # a regular file only, opened non-blocking: never hangs
+    return head is not None and sniff_format(head) is not None
 
 
 def _start_observer(folder: Path, recursive: bool, settling: Settling, exclude: Path | None):

@@ -91,8 +91,9 @@ def restore(
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False, format: opt.Format = None,
+    quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     raw_output: opt.RawOutput = "srgb", raw_colorspace: opt.RawColorspace = "srgb",
@@ -126,6 +127,7 @@ class TaskOptions:
     precision: str
     max_memory: str | None
     compile: bool
+    backend: str
     format: str | None
     quality: int | None
     suffix: str | None
@@ -177,7 +179,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
         raise UsageError("give photos, folders or glob patterns, or --watch FOLDER")
     engine = EngineOptions.parse(
         device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
-        max_memory=o.max_memory, compile=o.compile,
+        max_memory=o.max_memory, compile=o.compile, backend=o.backend,
     )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs or ()), output=o.output, suffix=o.suffix,
@@ -207,6 +209,9 @@ def execute(task: str, o: TaskOptions) -> None:
     from imgrestore.distributed import rank_and_world
 
     request = build_request(task, o)
+    if o.json_report == "-" and (o.output == "-" or (o.inputs == ["-"] and o.output is None)):
+        raise UsageError("--json - and the image would both go to stdout; write the report "
+                         "to a file (--json report.json)")
     if o.json_report not in (None, "-"):
         from imgrestore.files import check_report_path
 

@@ -6,7 +6,9 @@ imgrestore's engine gives a network and returns what it keeps:
 
 - input ``input``: float32 ``N x C x H x W``, RGB in [0, 1] (sRGB-encoded, as every
   shipped model was trained), H and W multiples of the family's size multiple
-  (pad the bottom and right edges by reflection, as imgrestore does, and crop after);
+  (pad the bottom and right edges by reflection, as imgrestore does, and crop after;
+  imgrestore's engine first reflects :data:`~imgrestore.engine.restorer.BORDER_MARGIN`
+  pixels on every side, the sidecar's ``margin``);
 - super-resolution networks take the small image: the bicubic up-sampling the
   authors apply first is inside the graph;
 - output ``output``: float32 ``N x 3 x H*scale x W*scale``, clamped to [0, 1].
@@ -28,6 +30,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from imgrestore import __version__
+from imgrestore.engine.restorer import BORDER_MARGIN
 from imgrestore.errors import UsageError
 
 if TYPE_CHECKING:
@@ -174,6 +177,11 @@ def sidecar(
                                              if channels == 6 else ""),
             "padding": f"height and width must be multiples of {arch.multiple_of}: pad the "
                        "bottom and right edges by reflection, crop the output back",
+            "margin": BORDER_MARGIN,
+            "margin_use": f"imgrestore first reflects {BORDER_MARGIN} pixels on every side "
+                          "(then pads to the multiple, and crops them off after) so that the "
+                          "network's zero padding never touches the photo; for "
+                          "super-resolution it does so after its bicubic up-sampling",
         },  # fmt: skip
         "output": {"name": OUTPUT_NAME, "shape": out_shape, "layout": "NCHW",
                    "dtype": "float32", "range": [0.0, 1.0]},  # fmt: skip

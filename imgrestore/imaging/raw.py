@@ -21,6 +21,7 @@ from imgrestore.errors import ImageError, UsageError
 from imgrestore.imaging import icc
 from imgrestore.imaging.limits import check_pixels
 from imgrestore.imaging.metadata import exif_from_tiff
+from imgrestore.imaging.notes import libraw_messages
 from imgrestore.imaging.pixels import to_float
 from imgrestore.imaging.types import CameraColour, ImageMeta, LoadedImage
 
@@ -169,7 +170,7 @@ def decode_raw(
     name = meta_base["name"]
     camera = None
     try:
-        with rawpy.imread(io.BytesIO(data)) as raw:
+        with libraw_messages() as said, rawpy.imread(io.BytesIO(data)) as raw:
             sizes = raw.sizes
             check_pixels(name, sizes.width, sizes.height, max_pixels)
             if options.dng:
@@ -179,7 +180,8 @@ def decode_raw(
     except (ImageError, UsageError):
         raise
     except Exception as exc:  # LibRawError subclasses, MemoryError from odd headers...
-        raise ImageError(name, f"RAW file that LibRaw cannot decode ({_reason(exc)})") from None
+        reason = "; ".join([_reason(exc), *said])
+        raise ImageError(name, f"RAW file that LibRaw cannot decode ({reason})") from None
 
     exif = exif_from_tiff(data) if data[:4] in _TIFF_HEADERS else None
     pixels = to_float(np.ascontiguousarray(rgb))
@@ -190,7 +192,7 @@ def decode_raw(
         **meta_base, format="RAW", mode="raw", bit_depth=16,
         width=pixels.shape[1], height=pixels.shape[0], exif=exif, is_raw=True,
         icc_profile=profile, linear=options.linear, camera=camera,
-        notes=(options.describe(),),
+        notes=(options.describe(), *said),
     )  # fmt: skip
     return LoadedImage(pixels, None, meta)
 

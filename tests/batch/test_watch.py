@@ -114,7 +114,8 @@ def test_cli_watch_keeps_the_batch_rules_and_ctrl_c_exits_130(tmp_path: Path) ->
     inbox.mkdir()
     outbox.mkdir()
     (inbox / "a-old.png").write_bytes(_png(3))  # sorted first: handled before before.png
-    (outbox / "a-old-denoised.png").write_bytes(b"an earlier run's output")  # skip done
+    earlier = _png(9)  # an earlier run's complete output: skipped, never replaced
+    (outbox / "a-old-denoised.png").write_bytes(earlier)
     (inbox / "before.png").write_bytes(_png(5))
     env = {**os.environ, "IMGRESTORE_HOME": str(tmp_path / "home"), "IMGRESTORE_OFFLINE": "1",
            "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
@@ -135,7 +136,7 @@ def test_cli_watch_keeps_the_batch_rules_and_ctrl_c_exits_130(tmp_path: Path) ->
             process.kill()
             raise
     assert process.returncode == 130, stderr
-    assert (outbox / "a-old-denoised.png").read_bytes() == b"an earlier run's output"
+    assert (outbox / "a-old-denoised.png").read_bytes() == earlier
     lines = [line for line in stderr.splitlines() if line.startswith(("done", "skipped", "failed"))]
     assert sum(line.startswith("done") and "new.png" in line for line in lines) == 1, stderr
     assert any(line.startswith("skipped") and "a-old.png" in line for line in lines), stderr

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from imgrestore import archs
+from imgrestore.archs.sizing import pad_to_multiple
 from imgrestore.engine.export import DEFAULT_OPSET, export_onnx, graph_for, sidecar
 from imgrestore.engine.restorer import Restorer
 from imgrestore.errors import UsageError
@@ -32,13 +34,29 @@ def test_dynamic_upscale_matches_the_engine_on_two_sizes(tmp_path) -> None:
     path = export_onnx(loaded.net, loaded.spec, tmp_path / "x2.onnx", scale=2, height=32,
                        width=32, dynamic=True)  # fmt: skip
     session = _session(path)
-    engine = Restorer(loaded.net, loaded.spec, scale=2, device="cpu", tile=0)
+    # the graph is the network: the engine without its reflected border margin
+    network = Restorer(loaded.net, loaded.spec, scale=2, device="cpu", tile=0, margin=0)
     for height, width in ((32, 48), (44, 28)):  # multiples of 4, neither the example size
         image = _rand(height, width, height)
         (out,) = session.run(None, {"input": _nchw(image)})
         assert out.shape == (1, 3, 2 * height, 2 * width)
-        expected = engine(image).transpose(2, 0, 1)[None]
+        expected = network(image).transpose(2, 0, 1)[None]
         assert np.abs(out - expected).max() <= 1e-4
+
+
+def test_the_sidecars_margin_recipe_gives_the_engines_output(tmp_path) -> None:
+    loaded = load_model("builtin", task="denoise")
+    path = export_onnx(loaded.net, loaded.spec, tmp_path / "d.onnx", height=32, width=32,
+                       dynamic=True)  # fmt: skip
+    engine = Restorer(loaded.net, loaded.spec, device="cpu", tile=0)  # its border margin
+    margin = sidecar(loaded.spec, model="d", scale=1, height=32, width=32, dynamic=True,
+                     opset=DEFAULT_OPSET)["input"]["margin"]  # fmt: skip
+    assert margin == engine.margin > 0
+    image = _rand(30, 37, 5)  # reflect the margin on every side, then to the multiple
+    padded = pad_to_multiple(torch.from_numpy(_nchw(image)), loaded.spec.multiple_of, margin)
+    (out,) = _session(path).run(None, {"input": padded.numpy()})
+    cropped = out[0, :, margin : margin + 30, margin : margin + 37].transpose(1, 2, 0)
+    assert np.abs(cropped - engine(image)).max() <= 1e-4
 
 
 def test_fixed_size_graph_and_its_opset(tmp_path) -> None:
@@ -51,7 +69,7 @@ def test_fixed_size_graph_and_its_opset(tmp_path) -> None:
     assert dims == [1, 3, 24, 40]
     image = _rand(24, 40, 0)
     (out,) = _session(path).run(None, {"input": _nchw(image)})
-    expected = Restorer(loaded.net, loaded.spec, device="cpu", tile=0)(image)
+    expected = Restorer(loaded.net, loaded.spec, device="cpu", tile=0, margin=0)(image)
     assert np.abs(out[0].transpose(1, 2, 0) - expected).max() <= 1e-4
     with pytest.raises(Exception):  # noqa: B017 - onnxruntime's own error for a wrong shape
         _session(path).run(None, {"input": _nchw(_rand(32, 32, 1))})
@@ -65,8 +83,6 @@ def test_mprnet_patch_split_exports_dynamically(tmp_path) -> None:
     net = archs.build("mprnet", **spec.kwargs).eval()
     path = export_onnx(net, spec, tmp_path / "m.onnx", height=32, width=32, dynamic=True)
     session = _session(path)
-    import torch
-
     for height, width in ((32, 32), (48, 64)):  # MPRNet cuts the image into 2 and 4 patches
         image = _rand(height, width, width)
         with torch.no_grad():
