@@ -13,8 +13,12 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def seeded_tensor(key: str, like: torch.Tensor) -> torch.Tensor:
@@ -52,38 +56,55 @@ def fixed_input(shape: tuple[int, ...], seed: int = 1234) -> torch.Tensor:
 
 
 def bayer_dng(height: int = 64, width: int = 96, seed: int = 0,
-              model: str = "Bayer Test") -> bytes:
+              model: str = "Bayer Test", *, orientation: int = 1,
+              color_matrix: tuple[float, ...] | None = (1, 0, 0, 0, 1, 0, 0, 0, 1),
+              neutral: tuple[float, float, float] = (0.5, 1.0, 0.5),
+              artist: str | None = None, sensor: np.ndarray | None = None) -> bytes:
     """A tiny uncompressed 16-bit RGGB Bayer DNG built with pidng (a test dependency):
-    random sensor values from ``seed``, black level 512, white level 4095."""
+    random sensor values from ``seed`` (or ``sensor``, H x W), black level 512, white
+    level 4095, EXIF ``orientation``, ColorMatrix1 ``color_matrix`` (XYZ -> camera,
+    D65; None leaves it out), AsShotNeutral ``neutral`` and optionally an Artist tag."""
+    from fractions import Fraction
+
     import numpy as np
     from pidng.core import RAW2DNG, DNGTags, Tag
     from pidng.defs import (
         CalibrationIlluminant,
         CFAPattern,
         DNGVersion,
-        Orientation,
         PhotometricInterpretation,
         PreviewColorSpace,
     )
 
-    raw = np.random.default_rng(seed).integers(600, 3500, (height, width)).astype(np.uint16)
+    if sensor is None:
+        sensor = np.random.default_rng(seed).integers(600, 3500, (height, width))
+    raw = np.asarray(sensor).astype(np.uint16)
+    height, width = raw.shape
+
+    def rational(value: float) -> list[int]:
+        exact = Fraction(value).limit_denominator(10000)
+        return [exact.numerator, exact.denominator]
+
     tags = DNGTags()
-    for tag, value in [
+    entries = [
         (Tag.ImageWidth, width), (Tag.ImageLength, height),
         (Tag.TileWidth, width), (Tag.TileLength, height),
-        (Tag.Orientation, Orientation.Horizontal),
+        (Tag.Orientation, orientation),
         (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
         (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16),
         (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
         (Tag.BlackLevel, 512), (Tag.WhiteLevel, 4095),
-        (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1],
-                            [1, 1]]),
-        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
-        (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
+        (Tag.AsShotNeutral, [rational(v) for v in neutral]),
         (Tag.Make, "Imgrestore"), (Tag.Model, model),
         (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2),
         (Tag.PreviewColorSpace, PreviewColorSpace.sRGB),
-    ]:  # fmt: skip
+    ]  # fmt: skip
+    if color_matrix is not None:
+        entries += [(Tag.ColorMatrix1, [rational(v) for v in color_matrix]),
+                    (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65)]  # fmt: skip
+    if artist is not None:
+        entries.append((Tag.Artist, artist))
+    for tag, value in entries:
         tags.set(tag, value)
     converter = RAW2DNG()
     converter.options(tags, path="", compress=False)

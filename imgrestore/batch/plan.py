@@ -70,12 +70,16 @@ def output_suffix_for(source: Location, format: str | None) -> str:
     """The suffix an output of ``source`` gets: ``--format``'s, else the input's own.
 
     Camera RAW files become 16-bit TIFF. A file whose content disagrees with its
-    extension gets the suffix of its content.
+    extension gets the suffix of its content. ``DNG`` applies to camera RAW files only;
+    other files keep their own format.
     """
+    kind = image_format(source)
+    is_raw = kind == "RAW" or source.suffix.lower() in RAW_SUFFIXES
+    if format == "DNG" and not is_raw:
+        format = None
     if format is not None:
         return CANONICAL_SUFFIX[format]
-    kind = image_format(source)
-    if kind == "RAW" or source.suffix.lower() in RAW_SUFFIXES:
+    if is_raw:
         return CANONICAL_SUFFIX["TIFF"]
     if kind is None or SUFFIX_FORMAT.get(source.suffix.lower()) == kind:
         return source.suffix

@@ -7,10 +7,16 @@ out by :func:`imgrestore.batch.run.run`. Torch-free.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from imgrestore.cluster import RayOptions
 from imgrestore.engine.options import EngineOptions
 from imgrestore.tasks import TaskName, chain_suffix
+
+if TYPE_CHECKING:
+    from imgrestore.batch.restore import ImageOptions
+    from imgrestore.batch.watch import WatchOptions
+    from imgrestore.imaging.raw import RawOptions
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,13 @@ class Step:
     weights: str | None = None
     scale: int | None = None
     style: str | None = None
+
+
+def _default_image_options() -> ImageOptions:
+    """sRGB working space, the default alpha handling (imported here: numpy, not torch)."""
+    from imgrestore.batch.restore import ImageOptions
+
+    return ImageOptions()
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,12 @@ class Request:
     journal: str | None = None
     #: Run on a Ray cluster instead of in this process.
     ray: RayOptions | None = None
+    #: How camera RAW files are developed (None: LibRaw's sRGB development).
+    raw: RawOptions | None = None
+    #: Working space and alpha handling of each image.
+    image: ImageOptions = field(default_factory=_default_image_options)
+    #: Watch this folder instead of restoring ``inputs`` once (``--watch``).
+    watch: WatchOptions | None = None
 
     def output_suffix(self) -> str:
         if self.suffix is not None:

@@ -6,7 +6,10 @@ one :class:`~imgrestore.batch.plan.Job` and may run wherever the job is (a threa
 process, a Ray worker: :func:`run_job` runs all three one after the other there). A job
 whose real output name is only known once its pixels are read and that output is already
 there becomes :class:`Exists` and passes the later stages untouched. :func:`job_result`
-is what the report says of a finished job, wherever it ran.
+is what the report says of a finished job, wherever it ran. :func:`restore_jobs` overlaps
+the stages of many jobs with the engine's pipeline and records each outcome in the report
+(:func:`record_planned` records what the plan already decided); the batch and the watch
+loop (:mod:`imgrestore.batch.watch`) both go through them.
 """
 
 from __future__ import annotations
@@ -20,29 +23,21 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from imgrestore import distributed
-from imgrestore.batch.plan import OUTPUT_EXISTS, Job, make_parent
-from imgrestore.batch.report import FileResult
+from imgrestore.batch.plan import OUTPUT_EXISTS, Job, Plan, make_parent
+from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.request import Request
+from imgrestore.batch.restore import Restored, raw_options_for, restore_image
 from imgrestore.errors import DeviceError, ImageError, ImgRestoreError, UsageError
 from imgrestore.storage import Location
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from imgrestore.batch.run import Events
     from imgrestore.engine.restorer import Restorer
-    from imgrestore.imaging.types import ImageMeta, LoadedImage
+    from imgrestore.imaging.types import LoadedImage
     from imgrestore.zoo.install import DownloadProgress
     from imgrestore.zoo.loading import LoadedModel
-
-
-@dataclass
-class Restored:
-    """A restored image on its way to the writer, with what the input could not keep."""
-
-    pixels: np.ndarray
-    alpha: np.ndarray | None
-    meta: ImageMeta
-    notes: tuple[str, ...]
 
 
 def load_models(request: Request, notify: Callable[[str], None],
@@ -90,6 +85,7 @@ class Chain:
         self.restorers: list[Restorer] = [Restorer.from_model(m, options, notify=notify)
                                           for m in models]
         self.strength = request.strength
+        self.image_options = request.image
 
     @property
     def name(self) -> str:
@@ -106,21 +102,17 @@ class Chain:
     def __call__(
         self, image: LoadedImage, progress: Callable[[int, int], None] | None = None
     ) -> Restored:
-        import numpy as np
+        """Restore one image: working space, every network in turn, strength, alpha."""
 
-        from imgrestore.imaging import resize_alpha
-        from imgrestore.ops.resize import resize_bicubic
+        def network(pixels: np.ndarray) -> np.ndarray:
+            for restorer in self.restorers:
+                pixels = restorer(pixels, progress=progress)
+            return pixels
 
-        pixels = image.pixels
-        for restorer in self.restorers:
-            pixels = restorer(pixels, progress=progress)
-        if self.strength < 1.0:
-            base = resize_bicubic(image.pixels, pixels.shape[:2])
-            pixels = np.clip(self.strength * pixels + (1 - self.strength) * base, 0.0, 1.0)
-        alpha = image.alpha
-        if alpha is not None and alpha.shape != pixels.shape[:2]:
-            alpha = resize_alpha(alpha, pixels.shape[:2])
-        return Restored(pixels.astype(np.float32, copy=False), alpha, image.meta, image.meta.notes)
+        return restore_image(
+            image, network, self.image_options, scale=self.scale,
+            in_channels=self.restorers[0].arch.in_channels, strength=self.strength,
+        )
 
 
 @dataclass(frozen=True)
@@ -156,7 +148,8 @@ def read_job(job: Job, request: Request) -> LoadedImage | Exists:
     if source is None:  # stdin: read up to the byte cap, refused early if not an image
         source = read_stream(sys.stdin.buffer, max_bytes=byte_cap(request.max_pixels),
                              name=job.name)
-    image = read_image(source, max_pixels=request.max_pixels)
+    raw = raw_options_for(request.raw, job.format)
+    image = read_image(source, max_pixels=request.max_pixels, raw=raw)
     if job.dest is not None and not request.overwrite:
         # The plan could not know the output's real name when the format changes
         # with the content (transparency headed for JPEG is written as PNG).
@@ -166,7 +159,8 @@ def read_job(job: Job, request: Request) -> LoadedImage | Exists:
             return Exists(real)
     if job.partner is None:
         return image
-    return with_right_view(image, read_image(job.partner, max_pixels=request.max_pixels))
+    right = read_image(job.partner, max_pixels=request.max_pixels, raw=raw)
+    return with_right_view(image, right)
 
 
 def restore_job(job: Job, image: LoadedImage | Exists, chain: Chain,
@@ -233,6 +227,80 @@ def write_stdout(data: bytes) -> None:
             from None
 
 
+def record(report: Report, events: Events, result: FileResult) -> None:
+    """Add ``result`` to the report and tell the display."""
+    report.results.append(result)
+    events.file_done(result)
+
+
+def record_planned(plan: Plan, report: Report, events: Events) -> None:
+    """Report the inputs the plan ignored and the jobs it already skipped (output exists)
+    or failed (refused)."""
+    report.ignored.extend(str(p) for p in plan.ignored)
+    for job in plan.jobs:
+        if job.state == "skip":
+            record(report, events, FileResult(job.name, _str(job.dest), "skipped", job.reason))
+        elif job.state == "fail":
+            record(report, events, FileResult(job.name, _str(job.dest), "failed",
+                                              f"{job.name}: {job.reason}"))
+
+
+def restore_jobs(
+    todo: list[Job], chain: Chain, request: Request, report: Report, events: Events,
+) -> None:
+    """Read, restore and write ``todo`` through the engine's pipeline (read ahead, write
+    behind; one bad file fails alone), recording each outcome. Ctrl-C marks the report
+    interrupted; the jobs that did not finish are recorded as ``interrupted``."""
+    from imgrestore.engine.pipeline import JobResult, run_pipeline
+
+    timer = _Timer()
+
+    def on_result(outcome: JobResult[Job]) -> None:
+        job, error = outcome.job, outcome.error
+        if error is not None and not isinstance(error, ImgRestoreError):
+            events.unexpected(job, error)
+        record(report, events, job_result(job, outcome.value, error, timer.of(job), chain.name))
+
+    def progress_of(job: Job) -> Callable[[int, int], None]:
+        return lambda done, total: events.tiles(job, done, total)
+
+    try:
+        run_pipeline(
+            todo, timer.timed(lambda job: read_job(job, request)),
+            timer.timed(lambda job, image: restore_job(job, image, chain, progress_of(job))),
+            timer.timed(lambda job, restored: write_job(job, restored, request)),
+            on_result, fail_fast=request.fail_fast,
+        )
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finished = {r.input for r in report.results}
+    for job in todo:
+        if job.name not in finished:
+            why = ("interrupted (Ctrl-C): rerun to resume" if report.interrupted
+                   else "not started: --fail-fast stopped the batch")
+            record(report, events, FileResult(job.name, _str(job.dest), "interrupted", why))
+
+
+class _Timer:
+    """Seconds each job spent being read, restored and written (not waiting in a queue)."""
+
+    def __init__(self) -> None:
+        self.busy: dict[int, float] = {}
+
+    def timed(self, stage: Callable[..., Any]) -> Callable[..., Any]:
+        def run_stage(job: Job, *args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return stage(job, *args)
+            finally:
+                self.busy[id(job)] = self.busy.get(id(job), 0.0) + time.perf_counter() - start
+
+        return run_stage
+
+    def of(self, job: Job) -> float:
+        return round(self.busy.get(id(job), 0.0), 3)
+
+
 def run_job(job: Job, request: Request, chain: Chain) -> tuple[FileResult, Exception | None]:
     """All three stages, one after the other (a Ray worker's way): the report's entry,
     and the error when it failed (not raised)."""
@@ -270,6 +338,10 @@ def one_line(job: Job, error: BaseException) -> str:
     return f"{job.name}: {type(error).__name__}: {error}".splitlines()[0]
 
 
+def _str(path: Location | None) -> str | None:
+    return None if path is None else str(path)
+
+
 __all__ = ["STDOUT_NAME", "Chain", "Exists", "Restored", "check_streams", "job_result",
-           "load_models", "one_line", "read_job", "restore_job", "run_job", "with_right_view",
-           "write_job", "write_stdout"]
+           "load_models", "one_line", "read_job", "record", "record_planned", "restore_job",
+           "restore_jobs", "run_job", "with_right_view", "write_job", "write_stdout"]

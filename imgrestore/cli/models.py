@@ -1,7 +1,9 @@
-"""``imgrestore models ...``: list, download, import, verify, locate, remove and push models.
+"""``imgrestore models ...``: list, download, import, verify, locate, remove, push and
+export models.
 
-Parsing and display only; the work is in :mod:`imgrestore.zoo`, imported inside the
-commands so that ``imgrestore models --help`` stays fast.
+Parsing and display only; the work is in :mod:`imgrestore.zoo` (export:
+:mod:`imgrestore.batch.export`), imported inside the commands so that
+``imgrestore models --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -316,3 +318,48 @@ def push(
     with reported():
         url = publish(folder, repo, private=private, message=message)
     echo(url)
+
+
+@app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="A model: a name from 'imgrestore models list', "
+                                        "'builtin', a model folder, a weights file or hf:...")],
+    format: Annotated[str, typer.Option("--format", help="Graph format (onnx).")] = "onnx",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The file to write (default NAME.onnx); NAME.json goes beside "
+        "it.")] = None,
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset version.")] = 17,
+    dynamic: Annotated[bool, typer.Option(
+        "--dynamic", help="Any batch, height and width (multiples of the family's size "
+        "rule) instead of one fixed size.")] = False,
+    size: Annotated[str, typer.Option(
+        "--size", help="HEIGHTxWIDTH of the input of a fixed-size graph (the example size "
+        "with --dynamic).")] = "256x256",
+    task: Annotated[str | None, typer.Option(
+        "--task", help="With 'builtin' or a task's default: the task (denoise, upscale...).")]
+    = None,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", min=2, max=4,
+                                              help="upscale: the factor.")] = None,
+) -> None:
+    """Export a model as an ONNX graph for other runtimes, with a JSON sidecar.
+
+    The graph takes float32 N x 3 x H x W RGB in [0, 1] (super-resolution: the small
+    image; the bicubic up-sampling is inside) and returns the restored image clamped to
+    [0, 1]. The sidecar says the scale, the size multiple and the input range. See
+    docs/models.md for onnxruntime and OpenVINO examples.
+
+    Example: [bold]imgrestore models export builtin --task upscale -s 2 --dynamic[/bold]
+    """
+    from imgrestore.batch.export import default_target, export_model, parse_size
+    from imgrestore.errors import UsageError
+
+    with reported():
+        if format.lower() != "onnx":
+            raise UsageError(f"--format {format}: only onnx is supported")
+        height, width = parse_size(size)
+        target = output or default_target(name, task, scale)
+        record = export_model(name, target, task=task, scale=scale, height=height,
+                              width=width, dynamic=dynamic, opset=opset, notify=notice)
+    echo(f"{target} ({record['configuration']}, x{record['scale']}, multiple of "
+         f"{record['multiple']}, {'dynamic' if dynamic else f'{height}x{width}'}, "
+         f"opset {opset}); sidecar {target.with_suffix('.json')}")

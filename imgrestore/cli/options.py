@@ -13,9 +13,10 @@ _MODEL = "Model"
 _ENGINE = "Device and tiling"
 _RUN = "Batch behaviour"
 _CLUSTER = "Cluster (Ray)"
+_RAW = "Camera RAW and colour"
 
 Inputs = Annotated[
-    list[str],
+    list[str] | None,
     typer.Argument(
         help="Photos, folders or glob patterns ('-' reads one image from stdin).",
         show_default=False,
@@ -194,3 +195,56 @@ def ray_address_optional(args: list[str]) -> list[str]:
         out.append("--ray=local" if arg == "--ray" and not _RAY_ADDRESS.match(following)
                    else arg)
     return out
+RawOutput = Annotated[
+    str,
+    typer.Option("--raw-output", help="RAW development: srgb (the colour space's tone curve) "
+                 "or linear (linear light, for editing; restored in linear light).",
+                 rich_help_panel=_RAW),
+]
+RawColorspace = Annotated[
+    str,
+    typer.Option("--raw-colorspace", help="RAW development: srgb, adobe, prophoto, rec2020 or "
+                 "p3 (a matching ICC profile is attached).", rich_help_panel=_RAW),
+]
+RawDemosaic = Annotated[
+    str | None,
+    typer.Option("--raw-demosaic", help="LibRaw demosaic algorithm: ahd (default), dcb, dht, "
+                 "aahd, vng, ppg, linear.", rich_help_panel=_RAW),
+]
+RawHighlights = Annotated[
+    str,
+    typer.Option("--raw-highlights", help="Blown highlights: clip, ignore, blend, reconstruct "
+                 "or reconstruct:N (N = 3-9).", rich_help_panel=_RAW),
+]
+NoAutoBright = Annotated[
+    bool,
+    typer.Option("--no-auto-bright", help="RAW development: no LibRaw auto-brightness (linear "
+                 "output and DNG never brighten).", rich_help_panel=_RAW),
+]
+RawWb = Annotated[
+    str,
+    typer.Option("--raw-wb", help="RAW white balance: camera, auto or R,G,B multipliers.",
+                 rich_help_panel=_RAW),
+]
+WorkingSpace = Annotated[
+    str,
+    typer.Option("--working-space", help="srgb: convert photos with an ICC profile to sRGB for "
+                 "the network and back (the models were trained on sRGB); native: as stored.",
+                 rich_help_panel=_RAW),
+]
+Alpha = Annotated[
+    str | None,
+    typer.Option("--alpha", help="Transparency: model (through the network; default when "
+                 "upscaling), resize (Lanczos) or keep (values unchanged; default otherwise).",
+                 rich_help_panel=_IO),
+]
+Watch = Annotated[
+    str | None,
+    typer.Option("--watch", help="Watch this folder: restore what is there, then each new file "
+                 "once it is complete, until Ctrl-C.", rich_help_panel=_RUN),
+]
+WatchSettle = Annotated[
+    float,
+    typer.Option("--watch-settle", min=0.0, help="Seconds a new file's size must stay unchanged "
+                 "before it is read.", rich_help_panel=_RUN),
+]

@@ -18,7 +18,8 @@ from imgrestore.errors import ExitCode, UsageError
 from imgrestore.tasks import TASKS
 
 if TYPE_CHECKING:
-    from imgrestore.batch.run import Request
+    from imgrestore.batch.request import Request
+    from imgrestore.imaging.raw import RawOptions
 
 #: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
 DUAL_PIXEL_MODEL = "mirnetv2_defocus_deblurring_dualpixel"
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
 def restore(
     ctx: typer.Context,
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
+    inputs: opt.Inputs = None, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
@@ -95,6 +96,11 @@ def restore(
     quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
+    raw_output: opt.RawOutput = "srgb", raw_colorspace: opt.RawColorspace = "srgb",
+    raw_demosaic: opt.RawDemosaic = None, raw_highlights: opt.RawHighlights = "clip",
+    no_auto_bright: opt.NoAutoBright = False, raw_wb: opt.RawWb = "camera",
+    working_space: opt.WorkingSpace = "srgb", alpha: opt.Alpha = None,
+    watch: opt.Watch = None, watch_settle: opt.WatchSettle = 2.0,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
     ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
@@ -108,7 +114,7 @@ def restore(
 class TaskOptions:
     """The options every task command takes, as parsed."""
 
-    inputs: list[str]
+    inputs: list[str] | None
     output: str | None
     recursive: bool
     model: str | None
@@ -130,6 +136,16 @@ class TaskOptions:
     strip_metadata: bool
     overwrite: bool
     max_pixels: int | None
+    raw_output: str
+    raw_colorspace: str
+    raw_demosaic: str | None
+    raw_highlights: str
+    no_auto_bright: bool
+    raw_wb: str
+    working_space: str
+    alpha: str | None
+    watch: str | None
+    watch_settle: float
     dry_run: bool
     fail_fast: bool
     json_report: str | None
@@ -144,7 +160,9 @@ class TaskOptions:
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
-    from imgrestore.batch.run import Request, Step
+    from imgrestore.batch.request import Request, Step
+    from imgrestore.batch.restore import ImageOptions
+    from imgrestore.batch.watch import WatchOptions
     from imgrestore.cluster import parse_ray_options
     from imgrestore.engine.options import EngineOptions
 
@@ -164,6 +182,8 @@ def build_request(task: str, o: TaskOptions) -> Request:
                 style=o.style if name == "enhance" else None,
             )
         )
+    if not o.inputs and o.watch is None:
+        raise UsageError("give photos, folders or glob patterns, or --watch FOLDER")
     engine = EngineOptions.parse(
         device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
         max_memory=o.max_memory, compile=o.compile, backend=o.backend,
@@ -176,11 +196,23 @@ def build_request(task: str, o: TaskOptions) -> Request:
 
         journal = str(journal_path(o.json_report))
     return Request(
-        steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
+        steps=tuple(steps), inputs=tuple(o.inputs or ()), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=engine, journal=journal, ray=ray,
+        engine=engine, journal=journal, ray=ray, raw=_raw_options(o),
+        image=ImageOptions(working_space=o.working_space, alpha=o.alpha),
+        watch=None if o.watch is None else WatchOptions(o.watch, settle=o.watch_settle),
+    )
+
+
+def _raw_options(o: TaskOptions) -> RawOptions:
+    from imgrestore.imaging.raw import RawOptions, parse_highlights, parse_wb
+
+    return RawOptions(
+        output=o.raw_output, colorspace=o.raw_colorspace, demosaic=o.raw_demosaic,
+        highlights=parse_highlights(o.raw_highlights),
+        auto_bright=False if o.no_auto_bright else None, wb=parse_wb(o.raw_wb),
     )
 
 

@@ -27,6 +27,7 @@ _EXPORTS = {
     "apply_orientation": "pixels",
     "resize_alpha": "pixels",
     "read_image": "reader",
+    "RawOptions": "raw",
     "ImageMeta": "types",
     "LoadedImage": "types",
     "encode_image": "writer",
@@ -40,6 +41,7 @@ __all__ = [
     "ImageMeta",
     "LoadedImage",
     "OutputPlan",
+    "RawOptions",
     "apply_orientation",
     "default_max_pixels",
     "encode_image",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
     )
     from imgrestore.imaging.limits import default_max_pixels
     from imgrestore.imaging.pixels import apply_orientation, resize_alpha
+    from imgrestore.imaging.raw import RawOptions
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
     from imgrestore.imaging.writer import (

@@ -27,6 +27,7 @@ CANONICAL_SUFFIX: dict[str, str] = {
     "GIF": ".gif",
     "HEIF": ".heic",
     "AVIF": ".avif",
+    "DNG": ".dng",  # output only: a linear DNG of a camera RAW (imaging/dng.py)
 }
 
 #: Suffix (lower case) -> canonical format name, for files Pillow/tifffile read.
@@ -49,7 +50,7 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(SUFFIX_FORMAT) | RAW_SUFFIXES
 #: Bit depths each output format can hold, best first.
 FORMAT_BIT_DEPTHS: dict[str, tuple[int, ...]] = {
     "JPEG": (8,), "PNG": (16, 8), "TIFF": (32, 16, 8), "WEBP": (8,), "BMP": (8,),
-    "GIF": (8,), "HEIF": (8,), "AVIF": (8,),
+    "GIF": (8,), "HEIF": (8,), "AVIF": (8,), "DNG": (16,),
 }  # fmt: skip
 
 #: Output formats that can carry an alpha channel.
@@ -180,7 +181,8 @@ def plan_output(
 ) -> OutputPlan:
     """Decide the output format, bit depth and suffix for an image read as ``meta``.
 
-    Defaults keep the input's format and bit depth (RAW -> 16-bit TIFF). JPEG
+    Defaults keep the input's format and bit depth (RAW -> 16-bit TIFF; a RAW developed
+    for DNG -> DNG). DNG asked for a file that is not a camera RAW keeps its format. JPEG
     cannot hold alpha, so an image with alpha headed for JPEG becomes PNG, with a
     note. A bit depth the format cannot hold falls back to the nearest it can.
     """
@@ -188,10 +190,15 @@ def plan_output(
     alpha = meta.has_alpha if has_alpha is None else has_alpha
     if format is not None:
         fmt = normalize_format(format)
+    elif meta.camera is not None:
+        fmt = "DNG"  # camera RGB developed for DNG has no other home
     elif meta.is_raw or meta.format not in CANONICAL_SUFFIX:
         fmt = "TIFF"
     else:
         fmt = meta.format
+    if fmt == "DNG" and not meta.is_raw:
+        fmt = meta.format if meta.format in CANONICAL_SUFFIX else "TIFF"
+        notes.append(f"DNG output is for camera RAW files: written as {fmt}")
     if not format_available(fmt):
         notes.append(f"{fmt} output needs pillow-heif: written as PNG")
         fmt = "PNG"

@@ -70,13 +70,21 @@ def resize_alpha(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Works on 32-bit float data (Pillow mode ``F``), so nothing is quantised;
     the ringing Lanczos adds at hard edges is clipped back to [0, 1].
     """
+    if alpha.ndim != 2:
+        raise ValueError(f"alpha must be H x W, got shape {alpha.shape}")
+    return np.clip(resize_planes(alpha, size), 0.0, 1.0)
+
+
+def resize_planes(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize H x W or H x W x C float data to ``size`` = (height, width), Lanczos, unclipped."""
     from PIL import Image
 
     height, width = size
-    if alpha.ndim != 2:
-        raise ValueError(f"alpha must be H x W, got shape {alpha.shape}")
-    if alpha.shape == (height, width):
-        return alpha.astype(np.float32, copy=True)
-    plane = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32))  # mode F
+    if array.shape[:2] == (height, width):
+        return array.astype(np.float32, copy=True)
+    if array.ndim == 3:
+        return np.stack([resize_planes(array[:, :, c], size) for c in range(array.shape[2])],
+                        axis=2)  # fmt: skip
+    plane = Image.fromarray(np.ascontiguousarray(array, dtype=np.float32))  # mode F
     resized = plane.resize((width, height), Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    return np.asarray(resized, dtype=np.float32)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,26 +34,34 @@ from imgrestore.imaging.pixels import to_float
 from imgrestore.imaging.pngchunks import split_large_icc
 from imgrestore.imaging.types import LoadedImage
 
+if TYPE_CHECKING:
+    from imgrestore.imaging.raw import RawOptions
+
 STDIN_NAME = "<stdin>"
 
 
 def read_image(
-    source: str | os.PathLike[str] | bytes, *, max_pixels: int | None = None
+    source: str | os.PathLike[str] | bytes,
+    *,
+    max_pixels: int | None = None,
+    raw: RawOptions | None = None,
 ) -> LoadedImage:
     """Decode ``source`` (a path, the bytes of a file read from stdin, or a ``UPath``).
 
     Returns float32 H x W x 3 RGB in [0, 1], already upright per EXIF
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
     ``max_pixels`` raises the decompression-bomb limit (default: Pillow's
-    refusal threshold, about 179 megapixels). Raises :class:`ImageError` with a
-    one-line reason for anything that cannot be decoded. What the decoders warn
-    about (damaged EXIF...) ends the reason, or the image's ``meta.notes``.
+    refusal threshold, about 179 megapixels). ``raw`` says how LibRaw develops
+    a camera RAW file (default: sRGB, camera white balance). Raises
+    :class:`ImageError` with a one-line reason for anything that cannot be decoded.
+    What the decoders warn about (damaged EXIF...) ends the reason, or the image's
+    ``meta.notes``.
     """
     is_path = not isinstance(source, (bytes, bytearray, memoryview))
     name = str(source) if is_path else STDIN_NAME
     with collect_notes(name) as heard:
         try:
-            image = _read_image(source, max_pixels)
+            image = _read_image(source, max_pixels, raw)
         except ImageError as exc:
             if not heard:
                 raise
@@ -64,7 +72,9 @@ def read_image(
     return dataclasses.replace(image, meta=meta)
 
 
-def _read_image(source: str | os.PathLike[str] | bytes, max_pixels: int | None) -> LoadedImage:
+def _read_image(
+    source: str | os.PathLike[str] | bytes, max_pixels: int | None, raw: RawOptions | None
+) -> LoadedImage:
     limit = default_max_pixels() if max_pixels is None else max_pixels
     path, name, data = _read_bytes(source, limit)
     if not data:
@@ -76,7 +86,7 @@ def _read_image(source: str | os.PathLike[str] | bytes, max_pixels: int | None) 
     if kind == "RAW" or (kind == "TIFF" and _tiff_is_raw(data, suffix)):
         from imgrestore.imaging.raw import decode_raw
 
-        return decode_raw(data, base, limit)
+        return decode_raw(data, base, limit, raw)
     if kind is None:
         hint = f" despite its {path.suffix} extension" if suffix in SUFFIX_FORMAT else ""
         raise ImageError(name, f"not an image (unrecognised content{hint})")

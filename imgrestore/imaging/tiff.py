@@ -137,7 +137,7 @@ def encode_tiff(
     extratags: list[tuple] = []
     if xmp:
         extratags.append((TAG_XMP, 1, len(xmp), xmp, True))
-    zeroth, subifds, exif_dpi = _split_exif(exif)
+    zeroth, subifds, exif_dpi = split_exif(exif)
     extratags.extend(zeroth)
     dpi = dpi or exif_dpi
     for code in subifds:
@@ -161,11 +161,11 @@ def encode_tiff(
         )
     out = bytearray(buf.getvalue())
     if subifds:
-        _append_subifds(out, exif)
+        append_subifds(out, exif)
     return bytes(out)
 
 
-def _split_exif(
+def split_exif(
     exif: bytes | None,
 ) -> tuple[list[tuple], list[int], tuple[float, float] | None]:
     """IFD0 tags for tifffile's extratags, the sub-IFDs (Exif, GPS) to append, EXIF's DPI."""
@@ -204,7 +204,7 @@ def _exif_dpi(zeroth: dict) -> tuple[float, float] | None:
     return (scale * res_x[0] / res_x[1], scale * res_y[0] / res_y[1])
 
 
-def _append_subifds(out: bytearray, exif: bytes) -> None:
+def append_subifds(out: bytearray, exif: bytes) -> None:
     """Append the Exif, GPS and Interop IFDs and point IFD0's placeholders at them.
 
     Each IFD is serialised by Pillow's ``ImageFileDirectory_v2`` for the offset

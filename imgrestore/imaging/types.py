@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+@dataclass(frozen=True)
+class CameraColour:
+    """A camera's colour data, kept from a RAW file for a linear DNG (see imaging/dng.py)."""
+
+    space: str
+    """``camera``: the pixels are the camera's own linear RGB, not white balanced, described
+    by the camera's matrices; ``srgb``: white-balanced linear sRGB (fallback)."""
+    make: str
+    model: str
+    white_balance: tuple[float, float, float]
+    """R, G, B multipliers of the chosen white balance (G = 1); the DNG's AsShotNeutral is
+    their inverse. Not applied to ``camera`` pixels."""
+    tags: tuple[tuple[int, int, int, Any], ...] = ()
+    """DNG colour tags (code, TIFF type, count, value): ColorMatrix1, CalibrationIlluminant1,
+    ... copied from a DNG input or made from LibRaw's matrix."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,10 @@ class ImageMeta:
     compression: str | None = None
     """TIFF compression (``zlib``, ``lzw``, ``none``...) or ``lossless``/``lossy`` for WebP."""
     is_raw: bool = False
+    linear: bool = False
+    """The pixels are linear light (a RAW developed linear or for DNG)."""
+    camera: CameraColour | None = None
+    """The camera's colour data of a RAW developed for DNG output."""
     notes: tuple[str, ...] = field(default=())
     """Things the user should know, e.g. ``CMYK converted to RGB``."""
 

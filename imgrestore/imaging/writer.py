@@ -164,6 +164,8 @@ def _encode(
     xmp = None if strip or not meta.xmp else fix_xmp_orientation(meta.xmp)
     text = () if strip else meta.text
     try:
+        if plan.format == "DNG":
+            return _encode_dng(samples, meta, exif, xmp, name)
         if plan.format == "TIFF":
             return tiff.encode_tiff(
                 samples,
@@ -184,6 +186,17 @@ def _encode(
     except Exception as exc:
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ImageError(name, f"cannot encode as {plan.format} ({reason})") from None
+
+
+def _encode_dng(
+    samples: np.ndarray, meta: ImageMeta, exif: bytes | None, xmp: bytes | None, name: str
+) -> bytes:
+    from imgrestore.imaging.dng import encode_dng
+
+    if meta.camera is None:
+        raise ImageError(name, "DNG output needs the RAW read for DNG "
+                               "(read_image(..., raw=RawOptions(dng=True)))")  # fmt: skip
+    return encode_dng(samples, meta.camera, exif=exif, xmp=xmp, software=SOFTWARE)
 
 
 def _pillow_kwargs(

@@ -147,6 +147,18 @@ def test_unknown_format_is_a_usage_error(tmp_path):
         _plan([_img(tmp_path / "a.png")], format="exr")
 
 
+def test_format_dng_applies_to_raw_inputs(tmp_path):
+    from imgrestore.testing import bayer_dng
+
+    raw = tmp_path / "shot.dng"
+    raw.write_bytes(bayer_dng(16, 16))
+    jpeg = _img(tmp_path / "snap.jpg")
+    plan = _plan([raw, jpeg], format="dng", output=str(tmp_path / "o"))
+    jobs = {j.source.name: j for j in plan.jobs}
+    assert jobs["shot.dng"].dest.name == "shot-denoised.dng"
+    assert jobs["snap.jpg"].dest.name == "snap-denoised.jpg"  # not a RAW: keeps its format
+
+
 # ---------------------------------------------------------------- every entry a file or a line
 
 

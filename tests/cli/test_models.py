@@ -149,6 +149,37 @@ def test_download_explains_what_to_do(run) -> None:
     assert "offline mode is on" in offline.output and "hf:me/absent" in offline.output
 
 
+def test_export_writes_a_graph_and_its_sidecar(run, tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    out = tmp_path / "export" / "x2.onnx"
+    done = run("export", "builtin", "--task", "upscale", "-s", "2", "-o", str(out),
+               "--size", "16x24", "--opset", "17")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert (record["model"], record["scale"], record["multiple"]) == ("builtin_upscale_x2", 2, 4)
+    assert record["input"]["shape"] == [1, 3, 16, 24] and record["opset"] == 17
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (result,) = session.run(None, {"input": np.full((1, 3, 16, 24), 0.5, np.float32)})
+    assert result.shape == (1, 3, 32, 48) and abs(float(result.mean()) - 0.5) < 0.05
+    assert not list(out.parent.glob(".*.part"))
+
+
+def test_export_refuses_bad_requests(run, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff not really")
+    for args, message in (
+        (("--format", "ncnn"), "only onnx"),
+        (("--size", "30x32"), "multiples of 4"),
+        (("--size", "big"), "HEIGHTxWIDTH"),
+        (("-o", str(photo)), "name a .onnx file"),
+    ):
+        done = run("export", "builtin", "--task", "denoise", *args)
+        assert done.exit_code == 2 and message in done.output, done.output
+    assert photo.read_bytes() == b"\xff\xd8\xff not really"
+
+
 def test_usage_errors_exit_2_in_one_line(run, tmp_path: Path) -> None:
     file = tmp_path / "w.pth"
     torch.save({"state_dict": seeded_state("mprnet_deraining")}, file)
@@ -188,6 +219,8 @@ def test_push_without_a_network_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: hf:me/denoiser: push failed (") and "Traceback" not in line
+
+
 @pytest.fixture
 def online(run, monkeypatch: pytest.MonkeyPatch, drive):
     """``run`` with the network on, Google Drive played by ``drive``, GitHub unreachable."""

@@ -435,3 +435,75 @@ def test_ray_run_reports_like_a_local_run_and_resumes(cli, photos, tmp_path, ray
     again = cli(*args)
     assert again.returncode == 0
     assert json.loads((tmp_path / "report.json").read_text())["summary"]["skipped"] == 5
+def test_raw_to_linear_dng_and_developed_options(cli, tmp_path):
+    import io
+
+    import rawpy
+    import tifffile
+    from PIL import ImageCms
+
+    from imgrestore.testing import bayer_dng
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    yy, xx = np.mgrid[0:48, 0:64]
+    (shots / "shot.dng").write_bytes(bayer_dng(sensor=700 + 2500 * xx / 64 + 300 * (yy % 7),
+                                               orientation=6, neutral=(0.5, 1.0, 0.7)))
+    Image.new("RGB", (16, 16), (90, 120, 150)).save(shots / "snap.jpg")
+    out = tmp_path / "out"
+    done = cli("denoise", shots, "-o", out, "-m", "builtin", "-f", "dng", "--raw-wb", "auto")
+    assert done.returncode == 0, done.stderr
+    stderr = done.stderr.decode()
+    assert "restored in linear light, white balanced" in stderr
+    assert "DNG output is for camera RAW files: written as JPEG" in stderr
+    with rawpy.imread(str(out / "shot-denoised.dng")) as raw:
+        developed = raw.postprocess(output_bps=16)
+    with rawpy.imread(io.BytesIO((shots / "shot.dng").read_bytes())) as raw:
+        original = raw.postprocess(output_bps=16)
+    assert developed.shape == original.shape == (64, 48, 3)  # upright, like LibRaw shows it
+    assert tifffile.TiffFile(out / "shot-denoised.dng").pages.first.tags[305].value.startswith(
+        "imgrestore")
+    assert (out / "snap-denoised.jpg").is_file()
+
+    done = cli("denoise", shots / "shot.dng", "-o", tmp_path / "lin.tif", "-m", "builtin",
+               "--raw-output", "linear", "--raw-colorspace", "prophoto", "--raw-demosaic", "dcb",
+               "--raw-highlights", "blend")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "lin.tif") as im:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+    assert "ProPhoto RGB linear" in ImageCms.getProfileDescription(profile)
+    for bad in (("--raw-wb", "warm"), ("--alpha", "blur"), ("--working-space", "lab")):
+        done = cli("denoise", shots / "shot.dng", "-m", "builtin", *bad)
+        assert done.returncode == 2 and bad[0] in done.stderr.decode()
+    assert cli("denoise", "-m", "builtin").returncode == 2  # no inputs and no --watch
+
+
+def test_wide_gamut_grey_and_alpha_through_the_cli(cli, tmp_path):
+
+    from imgrestore.imaging import icc
+
+    adobe = icc.space_profile("adobe")
+    colour = (200, 70, 40)  # in Adobe RGB; about (226, 61, 34) in sRGB
+    Image.new("RGB", (32, 32), colour).save(tmp_path / "flat.png", icc_profile=adobe)
+    done = cli("denoise", tmp_path / "flat.png", "-m", "builtin")
+    assert done.returncode == 0, done.stderr
+    assert "restored in sRGB (converted with the ICC profile)" in done.stderr.decode()
+    with Image.open(tmp_path / "flat-denoised.png") as im:
+        assert im.info["icc_profile"] == adobe  # written back in the file's own space
+        mean = np.asarray(im, dtype=float).mean(axis=(0, 1))
+    assert np.abs(mean - colour).max() < 2  # the network's edge ripples average out
+
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., :3] = 140
+    rgba[4:12, 4:12, 3] = 255  # a hard-edged cut-out
+    Image.fromarray(rgba).save(tmp_path / "cut.png")
+    done = cli("upscale", tmp_path / "cut.png", "-m", "builtin", "-s", "2")
+    assert done.returncode == 0, done.stderr
+    assert "alpha restored by the model" in done.stderr.decode()
+    done = cli("upscale", tmp_path / "cut.png", "-m", "builtin", "-s", "2", "--alpha", "keep",
+               "--suffix", "-kept")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "cut-kept.png") as im:
+        alpha = np.asarray(im)[..., 3]
+    assert alpha.shape == (32, 32) and set(np.unique(alpha)) == {0, 255}
+

@@ -85,6 +85,20 @@ def test_plan_raw_is_16_bit_tiff() -> None:
     assert jpeg.bit_depth == 8 and "written as 8-bit instead of 16-bit" in jpeg.notes[0]
 
 
+def test_plan_dng_is_for_raw_inputs_only() -> None:
+    from imgrestore.imaging.types import CameraColour
+
+    raw = _meta(source=Path("x.NEF"), format="RAW", bit_depth=16, is_raw=True)
+    assert formats.normalize_format("dng") == "DNG"
+    plan = formats.plan_output(raw, format="dng")
+    assert (plan.format, plan.bit_depth, plan.suffix, plan.notes) == ("DNG", 16, ".dng", ())
+    developed = replace(raw, camera=CameraColour("camera", "Make", "Model", (2.0, 1.0, 1.5)))
+    assert formats.plan_output(developed).format == "DNG"  # camera RGB has no other home
+    jpeg = formats.plan_output(_meta(), format="dng")
+    assert (jpeg.format, jpeg.suffix) == ("JPEG", ".jpeg")
+    assert jpeg.notes == ("DNG output is for camera RAW files: written as JPEG",)
+
+
 def test_plan_bit_depths() -> None:
     png16 = _meta(source=Path("a.png"), format="PNG", bit_depth=16)
     assert formats.plan_output(png16).bit_depth == 16
