@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from imgrestore.cli import _help
 from imgrestore.cli import options as opt
 
 if TYPE_CHECKING:
@@ -27,31 +28,34 @@ Clean images are compared with each model's restoration of their degraded versio
 either given (--degraded DIR, paired by file name) or synthesized with the training
 degradations (--synthesize SPEC, seeded). 'identity' as a model is the degraded input
 itself. Outputs are clamped to [0, 1]; the peak is 1; SSIM is scikit-image's with
-Wang et al.'s 11x11 Gaussian window. See docs/eval.md.
-
-[bold]Examples[/bold]:
-
-    imgrestore eval denoise --clean photos/ --synthesize gaussian_noise:sigma=25
-    -m identity -m denoise
-
-    imgrestore eval derain --clean Rain100L/target --degraded Rain100L/input --csv scores.csv
-
-    imgrestore eval upscale --clean hr/ --synthesize bicubic:scale=4,reupsample=false
-    --crop 4 -m identity -m upscale-x4
+Wang et al.'s 11x11 Gaussian window.
 """
+
+COMMAND = _help.command(
+    "imgrestore eval denoise --clean photos/ -m identity -m builtin \\\n"
+    "--synthesize gaussian_noise:sigma=25",
+    "imgrestore eval derain --clean Rain100L/target \\\n"
+    "--degraded Rain100L/input --csv scores.csv",
+    "imgrestore eval upscale --clean hr/ --crop 4 -m identity -m upscale-x4 \\\n"
+    "--synthesize bicubic:scale=4,reupsample=false",
+    docs="docs/eval.md",
+)
 
 
 def eval_command(
     task: Annotated[str, typer.Argument(metavar="TASK",
                                         help="denoise, deblur, derain, enhance or upscale.",
                                         show_default=False)],
-    clean: Annotated[Path, typer.Option("--clean", help="Folder (or file) of clean reference "
+    clean: Annotated[Path, typer.Option("--clean", metavar="DIR",
+                                        help="Folder (or file) of clean reference "
                                         "images.", rich_help_panel=_DATA, show_default=False)],
     degraded: Annotated[Path | None, typer.Option(
-        "--degraded", help="Folder (or file) of degraded images, same names as --clean.",
+        "--degraded", metavar="DIR",
+        help="Folder (or file) of degraded images, same names as --clean.",
         rich_help_panel=_DATA)] = None,
     synthesize: Annotated[str | None, typer.Option(
-        "--synthesize", help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
+        "--synthesize", metavar="SPEC",
+        help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
         "(e.g. gaussian_noise:sigma=25; LOW..HIGH draws per image; '+' chains steps) or a "
         "TOML/JSON file (a spec, or a recipe's data.degradation).",
         rich_help_panel=_DATA)] = None,
@@ -59,15 +63,18 @@ def eval_command(
                                       "default_rng([seed, i])).", rich_help_panel=_DATA)] = 0,
     max_pixels: opt.MaxPixels = None,
     model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", help="Model to measure (repeatable): a name from 'imgrestore models "
+        "--model", "-m", metavar="MODEL",
+        help="Model to measure (repeatable): a name from 'imgrestore models "
         "list', 'builtin', a weights file, a model folder, hf:owner/repo[@rev], or 'identity' "
         "(the degraded input). Default: the task's default model.",
         rich_help_panel=opt._MODEL)] = None,
     scale: Annotated[int | None, typer.Option(
-        "--scale", "-s", min=2, max=4, help="upscale: the factor (default: from --synthesize, "
+        "--scale", "-s", min=2, max=4, metavar="2|3|4",
+        help="upscale: the factor (default: from --synthesize, "
         "else 2).", rich_help_panel=opt._MODEL)] = None,
     style: Annotated[str | None, typer.Option(
-        "--style", help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)] = None,
+        "--style", metavar="STYLE",
+        help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)] = None,
     crop: Annotated[int, typer.Option(
         "--crop", min=0, help="Pixels ignored at each border before measuring (SR papers: "
         "the scale).", rich_help_panel=_MEASURE)] = 0,
@@ -78,10 +85,11 @@ def eval_command(
     precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
     compile: opt.Compile = False,
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write scores per image and the summary as JSON ('-': stdout).",
+        "--json", metavar="FILE",
+        help="Write scores per image and the summary as JSON ('-': stdout).",
         rich_help_panel=_OUT)] = None,
     csv_path: Annotated[Path | None, typer.Option(
-        "--csv", help="Write scores per image and the summary as CSV.",
+        "--csv", metavar="FILE", help="Write scores per image and the summary as CSV.",
         rich_help_panel=_OUT)] = None,
     per_image: Annotated[bool, typer.Option(
         "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)] = False,

@@ -14,11 +14,19 @@ from typing import Annotated, Any
 
 import typer
 
+from imgrestore.cli import _help
+
+
+def _command(*examples: str) -> type[_help.Command]:
+    return _help.command(*examples, docs="docs/models.md")
+
+
 app = typer.Typer(
     name="models",
     help="Manage model weights: the cache, downloads, imports and the Hugging Face Hub.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    cls=_help.Group,
 )
 
 
@@ -64,13 +72,11 @@ def _card_row(card: Any) -> dict[str, Any]:
     }
 
 
-@app.command("list")
+@app.command("list", cls=_command("imgrestore models list", "imgrestore models list --json"))
 def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the known models, whether each is cached, and each task's default.
-
-    Example: [bold]imgrestore models list --json[/bold]
     """
     from imgrestore.zoo.cards import CARDS
 
@@ -96,13 +102,13 @@ def list_models(
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models download denoise upscale-x4",
+                          "imgrestore models download hf:owner/repo"))
 def download(
-    names: Annotated[list[str], typer.Argument(help="Model names, aliases or hf:owner/repo.")],
+    names: Annotated[list[str], typer.Argument(metavar="MODEL...",
+                                               help="Model names, aliases or hf:owner/repo.")],
 ) -> None:
     """Download models into the cache (GitHub releases, the Hugging Face Hub).
-
-    Example: [bold]imgrestore models download denoise upscale-x4[/bold]
     """
     from imgrestore.errors import ImgRestoreError, WeightsError
     from imgrestore.zoo import hub
@@ -128,17 +134,18 @@ def download(
         raise typer.Exit(int(code))
 
 
-@app.command("import")
+@app.command("import", cls=_command(
+    "imgrestore models import model_deblurring.pth --as mprnet_deblurring"))
 def import_weights(
-    file: Annotated[Path, typer.Argument(help="A weights file you downloaded (.pth).")],
-    name: Annotated[str, typer.Option("--as", help="The model these weights are.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                         help="A weights file you downloaded (.pth).")],
+    name: Annotated[str, typer.Option("--as", metavar="MODEL",
+                                      help="The model these weights are.")],
 ) -> None:
     """Check a downloaded weights file and keep it in the cache as safetensors.
 
     For the models published only on Google Drive (`imgrestore models list` says
     "import"). The file itself is left as it is.
-
-    Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
     """
     from imgrestore.zoo.loading import import_file
 
@@ -147,7 +154,7 @@ def import_weights(
     typer.echo(f"{name}: {folder}")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models verify"))
 def verify() -> None:
     """Re-hash every cached and built-in model against the sha256 recorded with it."""
     from imgrestore.errors import WeightsError
@@ -180,9 +187,10 @@ def verify() -> None:
         raise typer.Exit(int(WeightsError.exit_code))
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models path", "imgrestore models path denoise"))
 def path(
-    name: Annotated[str | None, typer.Argument(help="A model; omit for the cache root.")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="MODEL",
+                                                 help="A model; omit for the cache root.")] = None,
 ) -> None:
     """Print where the cache is (IMGRESTORE_HOME), or where one model is kept."""
     from imgrestore.zoo import cache
@@ -197,9 +205,10 @@ def path(
             typer.echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models remove mirnetv2_real_denoising"))
 def remove(
-    names: Annotated[list[str], typer.Argument(help="Models to delete from the cache.")],
+    names: Annotated[list[str], typer.Argument(metavar="MODEL...",
+                                               help="Models to delete from the cache.")],
 ) -> None:
     """Delete cached models (download or import them again to get them back)."""
     from imgrestore.errors import WeightsError
@@ -217,16 +226,15 @@ def remove(
             typer.echo(f"{canonical}: removed")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models push runs/denoise-1 hf:me/my-denoiser"))
 def push(
-    folder: Annotated[Path, typer.Argument(help="A model folder, e.g. a training run.")],
-    repo: Annotated[str, typer.Argument(help="hf:owner/repo[@branch]")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER",
+                                           help="A model folder, e.g. a training run.")],
+    repo: Annotated[str, typer.Argument(metavar="REPO", help="hf:owner/repo[@branch]")],
     private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
-    message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    message: Annotated[str | None, typer.Option(metavar="TEXT", help="Commit message.")] = None,
 ) -> None:
     """Publish a model (model.safetensors + imgrestore.json) to the Hugging Face Hub.
-
-    Example: [bold]imgrestore models push runs/denoise-1 hf:me/my-denoiser[/bold]
     """
     from imgrestore.zoo import hub
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from imgrestore.cli import _help
 from imgrestore.cli import options as opt
 from imgrestore.errors import ExitCode, UsageError
 from imgrestore.tasks import TASKS
@@ -22,26 +23,29 @@ if TYPE_CHECKING:
 #: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
 DUAL_PIXEL_MODEL = "mirnetv2_defocus_deblurring_dualpixel"
 
+#: Each task command's examples (``--help`` shows them; tests/cli/test_help.py runs them).
 EXAMPLES = {
-    "denoise": "imgrestore denoise photo.jpg\n\n"
-    "imgrestore denoise -r holiday/ -o restored/ --json report.json\n\n"
-    "imgrestore denoise --then upscale --scale 2 photo.jpg",
-    "deblur": "imgrestore deblur shaky.jpg\n\n"
-    "imgrestore deblur --dual-pixel left.png right.png -o sharp.png",
-    "derain": "imgrestore derain street.jpg -o street-clear.jpg",
-    "enhance": "imgrestore enhance night.jpg\n\nimgrestore enhance --style retouch flat.tif",
-    "upscale": "imgrestore upscale --scale 4 small.png\n\nimgrestore upscale -s 2 -f png scans/",
+    "denoise": ("imgrestore denoise photo.jpg",
+                "imgrestore denoise -r holiday/ -o restored/ --json report.json",
+                "imgrestore denoise --then upscale --scale 2 photo.jpg"),
+    "deblur": ("imgrestore deblur shaky.jpg",
+               "imgrestore deblur --dual-pixel left.png right.png -o sharp.png"),
+    "derain": ("imgrestore derain street.jpg -o street-clear.jpg",),
+    "enhance": ("imgrestore enhance night.jpg",
+                "imgrestore enhance --style retouch flat.tif"),
+    "upscale": ("imgrestore upscale --scale 4 small.png",
+                "imgrestore upscale -s 2 -f png scans/"),
 }
 
 Scale = Annotated[
     int | None,
-    typer.Option("--scale", "-s", min=2, max=4,
+    typer.Option("--scale", "-s", min=2, max=4, metavar="2|3|4",
                  help="Upscale factor 2, 3 or 4 (for upscale, also in --then chains; "
                  "default 2).", rich_help_panel="Model"),
 ]
 Style = Annotated[
     str | None,
-    typer.Option("--style",
+    typer.Option("--style", metavar="STYLE",
                  help="Enhance style: lowlight (LOL) or retouch (MIT-Adobe FiveK; default "
                  "lowlight). Also applies to enhance in --then chains.", rich_help_panel="Model"),
 ]
@@ -54,15 +58,16 @@ DualPixel = Annotated[
 ]
 
 EXIT_CODES = (
-    "\n\n[bold]Exit codes[/bold]: 0 all done (or skipped) · 1 some files failed (the others "
-    "were restored) · 2 usage error · 3 weights unavailable · 4 device unusable or out of "
-    "memory · 130 interrupted (rerun to resume)."
+    "0 all done (or skipped) · 1 some files failed (the others were restored) · 2 usage "
+    "error · 3 weights unavailable · 4 device unusable or out of memory · 130 interrupted "
+    "(rerun to resume)."
 )
 
 
-def _help(task: str) -> str:
-    examples = EXAMPLES[task].replace("\n\n", "\n\n    ")
-    return f"{TASKS[task].summary}\n\n[bold]Examples[/bold]:\n\n    {examples}{EXIT_CODES}"
+def _command_class(task: str) -> type[_help.Command]:
+    """``task``'s command class: its examples, exit codes and default output name."""
+    return _help.command(*EXAMPLES[task], notes=[("Exit codes", EXIT_CODES)],
+                         fields={"suffix": TASKS[task].suffix(2)})
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +78,8 @@ def register(app: typer.Typer) -> None:
     """
     for name in TASKS:
         command = deblur if name == "deblur" else restore
-        app.command(name, help=_help(name), rich_help_panel="Restore photos")(command)
+        app.command(name, help=TASKS[name].summary, rich_help_panel="Restore photos",
+                    cls=_command_class(name))(command)
 
 
 def restore(

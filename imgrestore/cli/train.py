@@ -7,11 +7,22 @@ from typing import Annotated
 
 import typer
 
+from imgrestore.cli import _help
+
 #: Where the bundled recipes live: ``train/`` in a source checkout, ``imgrestore/recipes/``
 #: in an installed package (pyproject.toml maps one to the other).
 RECIPE_DIRS = (
     Path(__file__).resolve().parents[2] / "train",
     Path(__file__).resolve().parents[1] / "recipes",
+)
+
+
+COMMAND = _help.command(
+    "imgrestore train finetune_denoise --set data.train=photos/ \\\n"
+    "--set data.val=held/ -o runs/my-camera",
+    "imgrestore train finetune_denoise -o runs/my-camera --resume",
+    "torchrun --nproc-per-node 4 -m imgrestore train mprnet_deblurring",
+    docs="docs/training.md",
 )
 
 
@@ -28,20 +39,24 @@ def resolve_recipe(name: str) -> Path:
 
 
 def train_command(
-    recipe: Annotated[str, typer.Argument(help="Recipe file (TOML) or a name from train/.")],
+    recipe: Annotated[str, typer.Argument(metavar="RECIPE",
+                                 help="Recipe file (TOML) or a name from train/.")],
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a recipe field: --set optim.lr=1e-4 (repeatable)."),
+        typer.Option("--set", metavar="KEY=VALUE",
+                     help="Override a recipe field: --set optim.lr=1e-4 (repeatable)."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Run folder (default runs/NAME).")
+        Path | None, typer.Option("--output", "-o", metavar="DIR",
+                                  help="Run folder (default runs/NAME).")
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --output from its checkpoint.")
     ] = False,
     init_from: Annotated[
         str | None,
-        typer.Option("--from", help="Start from these weights: a model name, folder or file."),
+        typer.Option("--from", metavar="MODEL",
+                     help="Start from these weights: a model name, folder or file."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live display.")] = False,
 ) -> None:
@@ -50,8 +65,6 @@ def train_command(
     The run folder gets checkpoints, a JSONL log, and at the end model.safetensors +
     imgrestore.json, usable as --model RUN_DIR. Many GPUs:
     torchrun --nproc-per-node N -m imgrestore train RECIPE ...
-
-    Example: imgrestore train finetune_denoise --set data.train=photos/ --set data.val=held/
     """
     import sys
 
