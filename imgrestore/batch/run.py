@@ -248,6 +248,7 @@ def run(request: Request, events: Events | None = None, *, verbose: bool = False
 
     chain = Chain(request, events.notice)
     report.models = [m.name for m in chain.models]
+    report.fallbacks = [m.fallback for m in chain.models if m.fallback is not None]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, len(todo))

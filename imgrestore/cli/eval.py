@@ -101,7 +101,7 @@ def eval_command(
     from rich.console import Console
 
     from imgrestore.batch.run import EngineOptions
-    from imgrestore.cli.display import stderr_console
+    from imgrestore.cli.display import show_fallbacks, stderr_console
     from imgrestore.errors import UsageError
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
@@ -130,7 +130,8 @@ def eval_command(
             err.print(f"[dim]{pair.name}: {line}[/dim]", soft_wrap=True, highlight=False)
 
     report = evaluate(request, on_image=on_image,
-                      notify=lambda message: err.print(message, soft_wrap=True, markup=False))
+                      notify=lambda message: err.print(message, soft_wrap=True, markup=False),
+                      on_fallback=lambda fallback: show_fallbacks(err, [fallback]))
     out = err if json_path == "-" else Console(highlight=False)
     show(report, out, per_image=per_image)
     if json_path == "-":

@@ -200,7 +200,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
         check_report_path(o.json_report, "--json")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
-    display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
+    display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose, warnings=rank == 0)
     try:
         report = run(request, display, verbose=o.verbose)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)

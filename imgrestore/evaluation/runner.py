@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from imgrestore.engine.restorer import Restorer
+    from imgrestore.zoo.fallback import Fallback
 
 #: The model reference meaning "the degraded input, unrestored".
 IDENTITY = "identity"
@@ -71,12 +72,16 @@ Notify = Callable[[str], None]
 
 
 def evaluate(
-    request: EvalRequest, *, on_image: OnImage | None = None, notify: Notify | None = None
+    request: EvalRequest, *, on_image: OnImage | None = None, notify: Notify | None = None,
+    on_fallback: Callable[[Fallback], None] | None = None,
 ) -> EvalReport:
-    """Run every model of ``request`` on every image pair; the report of all scores."""
+    """Run every model of ``request`` on every image pair; the report of all scores.
+
+    ``on_fallback`` is told when a built-in model stands in for a task's default."""
     pairs = plan_pairs(request)
     scale = _scale(request)
-    models, infos = _load_models(request, scale, notify or (lambda message: None))
+    models, infos = _load_models(request, scale, notify or (lambda message: None),
+                                 on_fallback or (lambda fallback: None))
     restorers = [m.restorer for m in models if m.restorer is not None]
     report = EvalReport(
         task=request.task, clean=str(request.clean),
@@ -154,7 +159,7 @@ def _scale(request: EvalRequest) -> int:
 
 
 def _load_models(
-    request: EvalRequest, scale: int, notify: Notify
+    request: EvalRequest, scale: int, notify: Notify, on_fallback: Callable[[Fallback], None]
 ) -> tuple[list[_Model], list[ModelInfo]]:
     from imgrestore.engine.restorer import Restorer
     from imgrestore.zoo.cards import find_card
@@ -172,6 +177,8 @@ def _load_models(
         loaded = load_model(ref, task=request.task,
                             scale=scale if request.task == "upscale" else None,
                             style=request.style, notify=notify)
+        if loaded.fallback is not None:
+            on_fallback(loaded.fallback)
         if loaded.spec.in_channels != 3:
             raise UsageError(f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
                              f"({loaded.input_kind}); eval measures RGB photos")

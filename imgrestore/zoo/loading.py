@@ -13,6 +13,7 @@ missing and the exact command that fixes it (exit code 3).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from imgrestore.zoo.checkpoints import (
     read_checkpoint,
     shapes,
 )
+from imgrestore.zoo.fallback import Fallback, describe
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
     ModelMeta,
@@ -83,6 +85,8 @@ class LoadedModel:
     prefers_whole_image: bool
     #: Where the weights were read from (a file, a folder, or an ``hf:`` reference).
     source: str
+    #: Set when this built-in model stands in for the task's official one (and why).
+    fallback: Fallback | None = None
 
     @property
     def name(self) -> str:
@@ -114,7 +118,8 @@ def load_model(
     ``weights`` loads that local file instead of the cached weights; it is checked
     against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
     pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
-    ``notify`` receives one-line notices (licence on first download, fallbacks).
+    ``notify`` receives one-line notices (licence on first download); a built-in model
+    standing in for the default says why in ``LoadedModel.fallback``.
     """
     if weights is not None:
         named = card(ref) if ref is not None else None
@@ -172,9 +177,8 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
                 raise WeightsError(f"{missing} (no built-in model stands in for it; the "
                                    f"built-in {c.task} models: {', '.join(others)})") from None
             raise
-        notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
-               "(compact, lower quality)")
-        return _load_card(fallback, notify)
+        stand_in = _load_card(fallback, notify)
+        return dataclasses.replace(stand_in, fallback=describe(c, fallback, missing))
     return load_model_dir(folder, card=c)
 
 
