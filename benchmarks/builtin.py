@@ -49,7 +49,7 @@ def _noise(sigma: float) -> Callable[[Image, np.random.Generator], tuple[Image, 
 
 
 def _blur(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
-    from imgrestore.training.degrade import convolve, trajectory_kernel
+    from imgrestore.ops.degrade import convolve, trajectory_kernel
 
     kernel = trajectory_kernel(15, rng)
     blurred = convolve(clean, kernel) + rng.standard_normal(clean.shape).astype(np.float32) / 255
@@ -58,7 +58,7 @@ def _blur(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
 
 def _spec(spec: dict) -> Callable[[Image, np.random.Generator], tuple[Image, dict]]:
     def run(clean: Image, rng: np.random.Generator) -> tuple[Image, dict]:
-        from imgrestore.training.degrade import degrade
+        from imgrestore.ops.degrade import degrade
 
         return degrade(spec, clean, rng).astype(np.float32), {}
 
@@ -102,7 +102,7 @@ def best_of(method: Callable[[Image, float], Image], grid: tuple[float, ...]) ->
     """``method`` with the grid value that scores best on this photo (an oracle choice)."""
 
     def run(x: Image, ctx: dict) -> Image:
-        from imgrestore.evaluation.metrics import psnr
+        from imgrestore.ops.metrics import psnr
 
         outs = [method(x, g) for g in grid]
         return max(outs, key=lambda out: psnr(np.clip(out, 0, 1), ctx["clean"]))
@@ -172,14 +172,14 @@ TASKS = {
 
 def run_task(task: Task, photos: list[Path], seed: int) -> dict[str, tuple[float, float, float]]:
     """Mean (PSNR, SSIM, seconds per megapixel of output) per method."""
-    from imgrestore.engine import Restorer
-    from imgrestore.evaluation.metrics import measure
+    from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.imaging import read_image
+    from imgrestore.ops.metrics import measure
     from imgrestore.zoo.loading import load_model
 
     loaded = load_model("builtin", task=task.command,
                         scale=task.scale if task.command == "upscale" else None)
-    restorer = Restorer(loaded.net, loaded.spec, scale=task.scale, device="cpu")
+    restorer = Restorer.from_model(loaded, EngineOptions(device="cpu"))
     restorer(np.zeros((64, 64, 3), np.float32))  # warm-up: time the steady state
     scores: dict[str, list[tuple[float, float, float]]] = {}
     for index, path in enumerate(photos):

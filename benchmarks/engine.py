@@ -15,7 +15,7 @@ Sections (``--only`` picks some; all by default):
   tiles are planned with the real configuration's memory estimate (same tile size); the
   figure then covers every image-sized buffer but a narrow network's forward.
 * ``memory``: forward memory per pixel (peak RSS minus RSS before the forward, at
-  ``--memory-sizes``), the figures behind ``FORWARD_BYTES_PER_PIXEL``.
+  ``--memory-sizes``), the figures behind the descriptors' ``bytes_per_pixel``.
 * ``gpu``: only where CUDA is present: time, peak GPU memory and PSNR against fp32 for
   each precision.
 

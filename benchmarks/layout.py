@@ -3,8 +3,9 @@
     python benchmarks/layout.py [--size 256] [--repeat 3] [--configs NAME ...]
 
 Prints, per configuration, the best of ``--repeat`` timed forwards (after one warm-up) in
-each layout and their ratio. The engine's ``CPU_CHANNELS_LAST`` (imgrestore/engine/
-restorer.py) follows these figures: channels-last on the CPU only where it is faster.
+each layout and their ratio. The CPU layout each family descriptor declares
+(``devices["cpu"].layout``, imgrestore/archs/*/descriptor.py) follows these figures:
+channels-last on the CPU only where it is faster.
 Weights are untrained (time does not depend on them).
 """
 

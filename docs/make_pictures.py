@@ -64,17 +64,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=PICTURES)
     args = parser.parse_args(argv)
 
+    from imgrestore.engine.options import EngineOptions
     from imgrestore.engine.restorer import Restorer
     from imgrestore.evaluation import compare
-    from imgrestore.evaluation.metrics import measure
     from imgrestore.evaluation.runner import identity
     from imgrestore.evaluation.synth import describe, parse_spec, synthesize
     from imgrestore.imaging import read_image
+    from imgrestore.ops.metrics import measure
     from imgrestore.zoo.loading import load_model
 
     spec = parse_spec(args.synthesize or DEGRADATIONS[args.task])
     loaded = load_model(args.model, task=args.task)
-    restorer = Restorer(loaded.net, loaded.spec, scale=loaded.scale, device="auto")
+    restorer = Restorer.from_model(loaded, EngineOptions())
     label = DEGRADED_LABEL[args.task]
     rows = []
     for index, path in enumerate(args.photos):

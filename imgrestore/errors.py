@@ -1,8 +1,9 @@
-"""The project's exception types and the exit code each one maps to.
+"""The project's exception types and its exit codes.
 
 Every error a user can cause or meet derives from :class:`ImgRestoreError`; its
 message is one line that names the file (or model) and the reason. The CLI turns
-them into exit codes in one place, using :attr:`ImgRestoreError.exit_code`.
+them into exit codes in one place, :data:`imgrestore.cli._errors.EXIT_CODES`; a batch
+report computes its own (:attr:`imgrestore.batch.report.Report.exit_code`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ class ExitCode(IntEnum):
 class ImgRestoreError(Exception):
     """Base class: a one-line, user-facing message."""
 
-    exit_code: ExitCode = ExitCode.SOME_FAILED
-
 
 class ImageError(ImgRestoreError):
     """An image could not be read or written (corrupt, truncated, unsupported, ...)."""
@@ -39,16 +38,10 @@ class ImageError(ImgRestoreError):
 class WeightsError(ImgRestoreError):
     """Weights are missing, corrupt, of the wrong shape, or cannot be fetched."""
 
-    exit_code = ExitCode.WEIGHTS_UNAVAILABLE
-
 
 class DeviceError(ImgRestoreError):
     """The requested device is unusable, or memory ran out even at the smallest tile."""
 
-    exit_code = ExitCode.DEVICE_UNUSABLE
-
 
 class UsageError(ImgRestoreError):
     """Options that cannot work together, or an output that would overwrite an input."""
-
-    exit_code = ExitCode.USAGE

@@ -151,8 +151,9 @@ def test_readme_block_runs_offline(kind: str, body: str, workdir: Path,
         if step.line.strip() == "echo $?":
             assert [str(last_code)] == [s for s in step.shown if s.strip()], step.shown
             continue
-        done = subprocess.run(["bash", "-c", f"set -o pipefail; {command(step)} 2>&1"],
-                              cwd=workdir, env=env, capture_output=True, timeout=600)
+        done = subprocess.run(["bash", "-c", f"set -o pipefail\n{command(step)}\n"],
+                              cwd=workdir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=600)
         printed = done.stdout.decode("utf-8", "replace")
         last_code = done.returncode
         if kind == "console":

@@ -28,7 +28,7 @@ STDIO = "-"
 
 JobState = Literal["todo", "skip", "fail"]
 #: Why a job whose output is already there is skipped.
-OUTPUT_EXISTS = "output exists (use --overwrite to redo)"
+OUTPUT_EXISTS = "output exists; --overwrite redoes it"
 
 
 @dataclass(frozen=True)
@@ -169,54 +169,77 @@ def plan_jobs(
         return Plan([Job(None, dest, fmt)])
     if output == STDIO:
         raise UsageError("'-o -' (stdout) needs '-' (stdin) as the input")
-
     if pairs:
         if len(inputs) % 2 or any(Path(i).is_dir() for i in inputs):
             raise UsageError("dual-pixel input is files in pairs: LEFT RIGHT [LEFT RIGHT ...]")
-        lefts, rights = inputs[::2], inputs[1::2]
-        partners = {Path(a): Path(b) for a, b in zip(lefts, rights, strict=True)}
+        partners = {Path(a): Path(b) for a, b in zip(inputs[::2], inputs[1::2], strict=True)}
         found, ignored, jobs = _expand(inputs[::2], False, suffix)
     else:
         partners = {}
         found, ignored, jobs = _expand(inputs, recursive, suffix)
         found = _once_each(found)
     out = Path(output) if output else None
-    named = list(inputs[::2]) if pairs else list(inputs)
-    single_file_output = (
+    single = _is_single_file_output(out, found, list(inputs[::2]) if pairs else list(inputs))
+    if single and out is not None and out.resolve() == found[0][0].resolve():
+        raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
+    if out is not None and not single and out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
+    targets = _Targets(found, partners, overwrite)
+    for src, base in found:
+        dest = out if single else _destination(src, base, out, recursive, suffix, fmt, targets)
+        assert dest is not None
+        jobs.append(targets.job(src, dest, fmt))
+    return Plan(jobs, ignored)
+
+
+def _is_single_file_output(out: Path | None, found: list[tuple[Path, Path | None]],
+                           named: list[str]) -> bool:
+    """Whether ``-o`` names the one output file of one input file (not a folder)."""
+    return (
         out is not None and len(found) == 1 and len(named) == 1 and not Path(named[0]).is_dir()
         and not out.is_dir() and out.suffix != ""
     )
-    if single_file_output and out.resolve() == found[0][0].resolve():
-        raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
-    if out is not None and not single_file_output and out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
 
-    sources = {src.resolve() for src, _ in found} | {p.resolve() for p in partners.values()}
-    claimed: dict[Path, Path] = {}
-    for src, base in found:
-        ext = output_suffix_for(src, fmt)
-        if single_file_output:
-            dest = out
-        else:
-            folder = src.parent if out is None else out
-            if out is not None and base is not None and recursive:
-                folder = out / src.parent.relative_to(base)
-            dest = folder / f"{src.stem}{suffix}{ext}"
-            if dest.resolve() in claimed:
-                dest = folder / f"{src.stem}_{src.suffix.lstrip('.')}{suffix}{ext}"
-        assert dest is not None
+
+def _destination(src: Path, base: Path | None, out: Path | None, recursive: bool,
+                 suffix: str, fmt: str | None, targets: _Targets) -> Path:
+    """Where ``src``'s output goes: beside it or under ``out`` (mirroring ``base``'s tree
+    with ``recursive``), told apart by its extension when another input took the name."""
+    ext = output_suffix_for(src, fmt)
+    folder = src.parent if out is None else out
+    if out is not None and base is not None and recursive:
+        folder = out / src.parent.relative_to(base)
+    dest = folder / f"{src.stem}{suffix}{ext}"
+    if targets.taken(dest):
+        dest = folder / f"{src.stem}_{src.suffix.lstrip('.')}{suffix}{ext}"
+    return dest
+
+
+class _Targets:
+    """The outputs claimed so far, and the inputs no output may replace."""
+
+    def __init__(self, found: list[tuple[Path, Path | None]], partners: dict[Path, Path],
+                 overwrite: bool) -> None:
+        self.sources = {src.resolve() for src, _ in found} | {
+            p.resolve() for p in partners.values()}
+        self.partners = partners
+        self.overwrite = overwrite
+        self.claimed: dict[Path, Path] = {}
+
+    def taken(self, dest: Path) -> bool:
+        return dest.resolve() in self.claimed
+
+    def job(self, src: Path, dest: Path, fmt: str | None) -> Job:
+        """The job writing ``src`` to ``dest``: to do, skipped (output exists) or failed."""
         key = dest.resolve()
-        if key in sources:
-            jobs.append(Job(src, dest, fmt, "fail", "output would overwrite an input; refused"))
-        elif key in claimed:
-            jobs.append(Job(src, dest, fmt, "fail", f"same output as {claimed[key]}; refused"))
-        elif dest.exists() and not overwrite:
-            claimed[key] = src
-            jobs.append(Job(src, dest, fmt, "skip", OUTPUT_EXISTS))
-        else:
-            claimed[key] = src
-            jobs.append(Job(src, dest, fmt, partner=partners.get(src)))
-    return Plan(jobs, ignored)
+        if key in self.sources:
+            return Job(src, dest, fmt, "fail", "output would overwrite an input; refused")
+        if key in self.claimed:
+            return Job(src, dest, fmt, "fail", f"same output as {self.claimed[key]}; refused")
+        self.claimed[key] = src
+        if dest.exists() and not self.overwrite:
+            return Job(src, dest, fmt, "skip", OUTPUT_EXISTS)
+        return Job(src, dest, fmt, partner=self.partners.get(src))
 
 
 def make_parent(dest: Path) -> None:

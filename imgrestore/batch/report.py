@@ -86,7 +86,7 @@ class Report:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON report atomically (temp file in the same folder, then rename)."""
-        from imgrestore.imaging.writer import atomic_write
+        from imgrestore.files import atomic_write
 
         atomic_write(Path(path), (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
 

@@ -30,7 +30,9 @@ app.add_typer(models.app, name="models")
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"imgrestore {__version__}")
+        from imgrestore.cli._output import echo
+
+        echo(f"imgrestore {__version__}")
         raise typer.Exit()
 
 

@@ -31,37 +31,37 @@ COMMAND = _help.command(
 )
 
 
+Original = Annotated[Path, typer.Argument(metavar="ORIGINAL", show_default=False,
+                                          help="The image before restoration.")]
+Restored = Annotated[list[Path], typer.Argument(metavar="RESTORED...", show_default=False,
+                                                help="One or more restored versions.")]
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", metavar="FILE", help="The picture to write (.jpg, .png, .webp or .tif).")]
+Html = Annotated[Path | None, typer.Option(
+    "--html", metavar="FILE",
+    help="Also (or only) write a self-contained HTML page with a slider.")]
+Label = Annotated[list[str] | None, typer.Option(
+    "--label", "-l", metavar="TEXT",
+    help="Labels, one per image in order (default: file names).")]
+Split = Annotated[bool, typer.Option(
+    "--split", help="One picture cut at a split line instead of side by side (one RESTORED).")]
+Position = Annotated[float, typer.Option(
+    "--position", min=0.0, max=1.0, metavar="0-1", help="Where --split cuts, 0-1 of the width.")]
+Zoom = Annotated[str | None, typer.Option(
+    "--zoom", metavar="BOX",
+    help="Add enlarged crops of one region: x,y,w,h (pixels of the largest image) or 'auto'.")]
+Quality = Annotated[int, typer.Option(
+    "--quality", min=1, max=100, metavar="1-100", help="JPEG/WebP quality of the picture.")]
+Title = Annotated[str | None, typer.Option("--title", metavar="TEXT",
+                                           help="Title of the HTML page.")]
+
+
 def compare_command(
-    original: Annotated[Path, typer.Argument(metavar="ORIGINAL", show_default=False,
-                                             help="The image before restoration.")],
-    restored: Annotated[list[Path], typer.Argument(metavar="RESTORED...", show_default=False,
-                                                   help="One or more restored versions.")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", metavar="FILE",
-        help="The picture to write (.jpg, .png, .webp or .tif).")] = None,
-    html: Annotated[Path | None, typer.Option(
-        "--html", metavar="FILE",
-        help="Also (or only) write a self-contained HTML page with a slider.")] = None,
-    label: Annotated[list[str] | None, typer.Option(
-        "--label", "-l", metavar="TEXT",
-        help="Labels, one per image in order (default: file names).")] = None,
-    split: Annotated[bool, typer.Option(
-        "--split", help="One picture cut at a split line instead of side by side "
-        "(one RESTORED).")] = False,
-    position: Annotated[float, typer.Option(
-        "--position", min=0.0, max=1.0, metavar="0-1",
-        help="Where --split cuts, 0-1 of the width.")] = 0.5,
-    zoom: Annotated[str | None, typer.Option(
-        "--zoom", metavar="BOX",
-        help="Add enlarged crops of one region: x,y,w,h (pixels of the largest "
-        "image) or 'auto'.")] = None,
-    quality: Annotated[int, typer.Option(
-        "--quality", min=1, max=100, metavar="1-100",
-        help="JPEG/WebP quality of the picture.")] = 90,
-    title: Annotated[str | None, typer.Option(
-        "--title", metavar="TEXT", help="Title of the HTML page.")] = None,
-    max_pixels: opt.MaxPixels = None,
+    original: Original, restored: Restored, output: Output = None, html: Html = None,
+    label: Label = None, split: Split = False, position: Position = 0.5, zoom: Zoom = None,
+    quality: Quality = 90, title: Title = None, max_pixels: opt.MaxPixels = None,
 ) -> None:
+    from imgrestore.cli._output import note
     from imgrestore.errors import UsageError
     from imgrestore.evaluation import compare as cmp
 
@@ -86,9 +86,9 @@ def compare_command(
         picture = (cmp.split(images[0], images[1], labels, position=position, zoom=box)
                    if split else cmp.side_by_side(images, labels, zoom=box))
         cmp.save_picture(picture, output, quality=quality)
-        typer.echo(f"wrote {output} ({picture.width}x{picture.height})", err=True)
+        note(f"wrote {output} ({picture.width}x{picture.height})")
     if html is not None:
         page = cmp.html_page(images[0], images[1:], labels,
                              title=title or f"{labels[0]}: before and after")
         cmp.save_text(page, html)
-        typer.echo(f"wrote {html} ({len(page) // 1024} KiB)", err=True)
+        note(f"wrote {html} ({len(page) // 1024} KiB)")

@@ -42,73 +42,73 @@ COMMAND = _help.command(
 )
 
 
+Task = Annotated[str, typer.Argument(metavar="TASK", show_default=False,
+                                     help="denoise, deblur, derain, enhance or upscale.")]
+Clean = Annotated[Path, typer.Option("--clean", metavar="DIR",
+                                     help="Folder (or file) of clean reference "
+                                     "images.", rich_help_panel=_DATA, show_default=False)]
+Degraded = Annotated[Path | None, typer.Option(
+    "--degraded", metavar="DIR", help="Folder (or file) of degraded images, same names as --clean.",
+    rich_help_panel=_DATA)]
+Synthesize = Annotated[str | None, typer.Option(
+    "--synthesize", metavar="SPEC", help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
+    "(e.g. gaussian_noise:sigma=25; LOW..HIGH draws per image; '+' chains steps) or a "
+    "TOML/JSON file (a spec, or a recipe's data.degradation).",
+    rich_help_panel=_DATA)]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of --synthesize (image i uses "
+                                   "default_rng([seed, i])).", rich_help_panel=_DATA)]
+Models = Annotated[list[str] | None, typer.Option(
+    "--model", "-m", metavar="MODEL",
+    help="Model to measure (repeatable): a name from 'imgrestore models "
+    "list', 'builtin', a weights file, a model folder, hf:owner/repo[@rev], or 'identity' "
+    "(the degraded input). Default: the task's default model.",
+    rich_help_panel=opt._MODEL)]
+Scale = Annotated[int | None, typer.Option(
+    "--scale", "-s", min=2, max=4, metavar="2|3|4",
+    help="upscale: the factor (default: from --synthesize, "
+    "else 2).", rich_help_panel=opt._MODEL)]
+Style = Annotated[str | None, typer.Option(
+    "--style", metavar="STYLE", help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)]
+Crop = Annotated[int, typer.Option(
+    "--crop", min=0, help="Pixels ignored at each border before measuring (SR papers: "
+    "the scale).", rich_help_panel=_MEASURE)]
+Quantize = Annotated[bool, typer.Option(
+    "--quantize", help="Round restorations to 8 bits first, as if saved as 8-bit files.",
+    rich_help_panel=_MEASURE)]
+JsonPath = Annotated[str | None, typer.Option(
+    "--json", metavar="FILE", help="Write scores per image and the summary as JSON ('-': stdout).",
+    rich_help_panel=_OUT)]
+CsvPath = Annotated[Path | None, typer.Option(
+    "--csv", metavar="FILE",
+    help="Write scores per image and the summary as CSV.", rich_help_panel=_OUT)]
+PerImage = Annotated[bool, typer.Option(
+    "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)]
+
+
 def eval_command(
-    task: Annotated[str, typer.Argument(metavar="TASK",
-                                        help="denoise, deblur, derain, enhance or upscale.",
-                                        show_default=False)],
-    clean: Annotated[Path, typer.Option("--clean", metavar="DIR",
-                                        help="Folder (or file) of clean reference "
-                                        "images.", rich_help_panel=_DATA, show_default=False)],
-    degraded: Annotated[Path | None, typer.Option(
-        "--degraded", metavar="DIR",
-        help="Folder (or file) of degraded images, same names as --clean.",
-        rich_help_panel=_DATA)] = None,
-    synthesize: Annotated[str | None, typer.Option(
-        "--synthesize", metavar="SPEC",
-        help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
-        "(e.g. gaussian_noise:sigma=25; LOW..HIGH draws per image; '+' chains steps) or a "
-        "TOML/JSON file (a spec, or a recipe's data.degradation).",
-        rich_help_panel=_DATA)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --synthesize (image i uses "
-                                      "default_rng([seed, i])).", rich_help_panel=_DATA)] = 0,
-    max_pixels: opt.MaxPixels = None,
-    model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", metavar="MODEL",
-        help="Model to measure (repeatable): a name from 'imgrestore models "
-        "list', 'builtin', a weights file, a model folder, hf:owner/repo[@rev], or 'identity' "
-        "(the degraded input). Default: the task's default model.",
-        rich_help_panel=opt._MODEL)] = None,
-    scale: Annotated[int | None, typer.Option(
-        "--scale", "-s", min=2, max=4, metavar="2|3|4",
-        help="upscale: the factor (default: from --synthesize, "
-        "else 2).", rich_help_panel=opt._MODEL)] = None,
-    style: Annotated[str | None, typer.Option(
-        "--style", metavar="STYLE",
-        help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)] = None,
-    crop: Annotated[int, typer.Option(
-        "--crop", min=0, help="Pixels ignored at each border before measuring (SR papers: "
-        "the scale).", rich_help_panel=_MEASURE)] = 0,
-    quantize: Annotated[bool, typer.Option(
-        "--quantize", help="Round restorations to 8 bits first, as if saved as 8-bit files.",
-        rich_help_panel=_MEASURE)] = False,
+    task: Task, clean: Clean, degraded: Degraded = None, synthesize: Synthesize = None,
+    seed: Seed = 0, max_pixels: opt.MaxPixels = None, model: Models = None,
+    scale: Scale = None, style: Style = None, crop: Crop = 0, quantize: Quantize = False,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
     precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False,
-    json_path: Annotated[str | None, typer.Option(
-        "--json", metavar="FILE",
-        help="Write scores per image and the summary as JSON ('-': stdout).",
-        rich_help_panel=_OUT)] = None,
-    csv_path: Annotated[Path | None, typer.Option(
-        "--csv", metavar="FILE", help="Write scores per image and the summary as CSV.",
-        rich_help_panel=_OUT)] = None,
-    per_image: Annotated[bool, typer.Option(
-        "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)] = False,
-    quiet: opt.Quiet = False,
+    compile: opt.Compile = False, json_path: JsonPath = None, csv_path: CsvPath = None,
+    per_image: PerImage = False, quiet: opt.Quiet = False,
 ) -> None:
-    import json
-    import sys
-
-    from rich.console import Console
-
-    from imgrestore.batch.run import EngineOptions
-    from imgrestore.cli.display import show_fallbacks, stderr_console
-    from imgrestore.errors import UsageError
+    from imgrestore.cli._output import (
+        note,
+        show_fallbacks,
+        stderr_console,
+        stdout_console,
+        write_json,
+    )
+    from imgrestore.engine.options import EngineOptions
     from imgrestore.evaluation.runner import EvalRequest, evaluate
     from imgrestore.evaluation.synth import parse_spec
-    from imgrestore.imaging.writer import check_report_path
+    from imgrestore.files import check_report_path
 
-    if tile != "auto" and not tile.isdigit():
-        raise UsageError(f"--tile {tile}: use 'auto', 0 (whole image) or a size in pixels")
+    engine = EngineOptions.parse(device=device, precision=precision, tile=tile,
+                                 tile_overlap=tile_overlap, max_memory=max_memory,
+                                 compile=compile)
     if json_path not in (None, "-"):
         check_report_path(json_path, "--json")
     if csv_path is not None:
@@ -117,10 +117,7 @@ def eval_command(
         task=task, clean=clean, degraded=degraded,
         synthesize=parse_spec(synthesize) if synthesize else None, models=tuple(model or ()),
         seed=seed, crop=crop, quantize=quantize, scale=scale, style=style,
-        max_pixels=max_pixels,
-        engine=EngineOptions(device=device, precision=precision,
-                             tile=tile if tile == "auto" else int(tile),
-                             tile_overlap=tile_overlap, max_memory=max_memory, compile=compile),
+        max_pixels=max_pixels, engine=engine,
     )
     err = stderr_console()
 
@@ -129,13 +126,12 @@ def eval_command(
             line = ", ".join(f"{s.model} {_db(s.psnr)} dB" for s in scores)
             err.print(f"[dim]{pair.name}: {line}[/dim]", soft_wrap=True, highlight=False)
 
-    report = evaluate(request, on_image=on_image,
-                      notify=lambda message: err.print(message, soft_wrap=True, markup=False),
+    report = evaluate(request, on_image=on_image, notify=note,
                       on_fallback=lambda fallback: show_fallbacks(err, [fallback]))
-    out = err if json_path == "-" else Console(highlight=False)
+    out = err if json_path == "-" else stdout_console()
     show(report, out, per_image=per_image)
     if json_path == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif json_path:
         report.save_json(json_path)
     if csv_path:

@@ -15,17 +15,16 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show versions (imgrestore, Python, PyTorch), devices, the cache and the cached weights."""
-    import json
     import platform
 
     import torch
-    from rich.console import Console
     from rich.table import Table
 
     from imgrestore import __version__
+    from imgrestore.cli._output import stdout_console, write_json
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import CARDS
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     data = {
         "imgrestore": __version__,
@@ -37,14 +36,14 @@ def info(
         "cached_models": [c.name for c in CARDS.values() if is_cached(c)],
     }
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        write_json(data)
         return
     table = Table(show_header=False, box=None)
     for key, value in data.items():
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "none"
         table.add_row(f"[bold]{key}[/bold]", str(value))
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def _devices() -> list[str]:

@@ -6,15 +6,14 @@ commands so that ``imgrestore models --help`` stays fast.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from imgrestore.cli import _help
+from imgrestore.cli._errors import exit_code_of, reported
+from imgrestore.cli._output import echo, error, note, notice, write_json
 
 
 def _command(*examples: str) -> type[_help.Command]:
@@ -30,20 +29,8 @@ app = typer.Typer(
 )
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the project's errors into one line on stderr and their exit code."""
-    from imgrestore.errors import ImgRestoreError
-
-    try:
-        yield
-    except ImgRestoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(int(exc.exit_code)) from None
-
-
 def _card_row(card: Any) -> dict[str, Any]:
-    from imgrestore.zoo.loading import is_cached
+    from imgrestore.zoo.install import is_cached
 
     bench = card.benchmark
     return {
@@ -82,7 +69,7 @@ def list_models(
 
     rows = [_card_row(c) for c in CARDS.values()]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        write_json(rows)
         return
     # Plain aligned columns, never clipped (a rich table ellipsised them below 120 columns).
     table = [["name", "task", "params", "licence", "cached", "default", "get"]]
@@ -99,7 +86,7 @@ def list_models(
         ])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @app.command(cls=_command("imgrestore models download denoise upscale-x4",
@@ -110,10 +97,11 @@ def download(
 ) -> None:
     """Download models into the cache (GitHub releases, the Hugging Face Hub).
     """
-    from imgrestore.errors import ImgRestoreError, WeightsError
+    from imgrestore.errors import ExitCode, ImgRestoreError
     from imgrestore.zoo import hub
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.loading import builtin_dir, ensure_cached
+    from imgrestore.zoo.install import ensure_cached
+    from imgrestore.zoo.loading import builtin_dir
 
     failed: ImgRestoreError | None = None
     for name in names:
@@ -123,14 +111,14 @@ def download(
             elif (c := card(name)).builtin:
                 folder = builtin_dir(c)  # ships with imgrestore: nothing to download
             else:
-                folder = ensure_cached(c)
+                folder = ensure_cached(c, notify=notice)
         except ImgRestoreError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            error(str(exc))
             failed = exc
             continue
-        typer.echo(f"{name}: {folder}")
+        echo(f"{name}: {folder}")
     if failed is not None:
-        code = failed.exit_code if len(names) == 1 else WeightsError.exit_code
+        code = exit_code_of(failed) if len(names) == 1 else ExitCode.WEIGHTS_UNAVAILABLE
         raise typer.Exit(int(code))
 
 
@@ -147,17 +135,17 @@ def import_weights(
     For the models published only on Google Drive (`imgrestore models list` says
     "import"). The file itself is left as it is.
     """
-    from imgrestore.zoo.loading import import_file
+    from imgrestore.zoo.install import import_file
 
-    with _errors():
-        folder = import_file(file, name)
-    typer.echo(f"{name}: {folder}")
+    with reported():
+        folder = import_file(file, name, notify=notice)
+    echo(f"{name}: {folder}")
 
 
 @app.command(cls=_command("imgrestore models verify"))
 def verify() -> None:
     """Re-hash every cached and built-in model against the sha256 recorded with it."""
-    from imgrestore.errors import WeightsError
+    from imgrestore.errors import ExitCode, WeightsError
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import CARDS
     from imgrestore.zoo.loading import builtin_dir
@@ -178,13 +166,13 @@ def verify() -> None:
                 raise WeightsError(f"{folder.name}: corrupt (sha256 {digest}, recorded "
                                    f"{meta.sha256}); remove and download or import it again")
         except WeightsError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            error(str(exc))
             bad += 1
             continue
-        typer.echo(f"{folder.name}: ok")
-    typer.echo(f"{len(folders) - bad} of {len(folders)} models verified", err=True)
+        echo(f"{folder.name}: ok")
+    note(f"{len(folders) - bad} of {len(folders)} models verified")
     if bad:
-        raise typer.Exit(int(WeightsError.exit_code))
+        raise typer.Exit(int(ExitCode.WEIGHTS_UNAVAILABLE))
 
 
 @app.command(cls=_command("imgrestore models path", "imgrestore models path denoise"))
@@ -197,12 +185,12 @@ def path(
     from imgrestore.zoo.cards import card
     from imgrestore.zoo.loading import builtin_dir
 
-    with _errors():
+    with reported():
         if name is None:
-            typer.echo(cache.home())
+            echo(cache.home())
         else:
             c = card(name)
-            typer.echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
+            echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
 
 
 @app.command(cls=_command("imgrestore models remove mirnetv2_real_denoising"))
@@ -215,7 +203,7 @@ def remove(
     from imgrestore.zoo import cache
     from imgrestore.zoo.cards import card
 
-    with _errors():
+    with reported():
         for name in names:
             c = card(name)
             canonical = c.name
@@ -223,7 +211,7 @@ def remove(
                 raise WeightsError(f"{canonical}: built into imgrestore, not in the cache")
             if not cache.remove(canonical):
                 raise WeightsError(f"{canonical}: not in the cache")
-            typer.echo(f"{canonical}: removed")
+            echo(f"{canonical}: removed")
 
 
 @app.command(cls=_command("imgrestore models push runs/denoise-1 hf:me/my-denoiser"))
@@ -236,8 +224,8 @@ def push(
 ) -> None:
     """Publish a model (model.safetensors + imgrestore.json) to the Hugging Face Hub.
     """
-    from imgrestore.zoo import hub
+    from imgrestore.zoo.publish import push as publish
 
-    with _errors():
-        url = hub.push(folder, repo, private=private, message=message)
-    typer.echo(url)
+    with reported():
+        url = publish(folder, repo, private=private, message=message)
+    echo(url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -64,42 +64,32 @@ EXIT_CODES = (
 )
 
 
-def _command_class(task: str) -> type[_help.Command]:
+def _command_class(task: str, base: type[_help.Command]) -> type[_help.Command]:
     """``task``'s command class: its examples, exit codes and default output name."""
     return _help.command(*EXAMPLES[task], notes=[("Exit codes", EXIT_CODES)],
-                         fields={"suffix": TASKS[task].suffix(2)})
+                         fields={"suffix": TASKS[task].suffix(2)}, base=base)
+
+
+class _WithoutDualPixel(_help.Command):
+    """The task commands other than ``deblur``: the shared command without ``--dual-pixel``
+    (the option is not offered, so it keeps its default, ``False``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["params"] = [p for p in kwargs.get("params", []) if p.name != "dual_pixel"]
+        super().__init__(*args, **kwargs)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the five task commands to ``app``.
-
-    They share one function (the command's name says which task it is), except
-    ``deblur``, which also takes ``--dual-pixel``.
-    """
+    """Add the five task commands to ``app``: one function, :func:`restore`, whose
+    command's name says which task it is; only ``deblur`` offers ``--dual-pixel``."""
     for name in TASKS:
-        command = deblur if name == "deblur" else restore
+        base = _help.Command if name == "deblur" else _WithoutDualPixel
         app.command(name, help=TASKS[name].summary, rich_help_panel="Restore photos",
-                    cls=_command_class(name))(command)
+                    cls=_command_class(name, base))(restore)
 
 
 def restore(
     ctx: typer.Context,
-    inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
-    model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
-    scale: Scale = None, style: Style = None, strength: opt.Strength = 1.0,
-    tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
-    suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
-    overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
-    dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
-    json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
-) -> None:
-    options = locals()
-    execute(str(options.pop("ctx").info_name), options)
-
-
-def deblur(
     inputs: opt.Inputs, output: opt.Output = None, recursive: opt.Recursive = False,
     model: opt.Model = None, weights: opt.Weights = None, then: opt.Then = None,
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
@@ -112,7 +102,8 @@ def deblur(
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
     json_report: opt.JsonReport = None, quiet: opt.Quiet = False, verbose: opt.Verbose = False,
 ) -> None:
-    execute("deblur", locals())
+    """Every task command: its options, as Click parsed them, to :func:`execute`."""
+    execute(str(ctx.info_name), TaskOptions(**ctx.params))
 
 
 @dataclass(frozen=True)
@@ -150,7 +141,8 @@ class TaskOptions:
 
 def build_request(task: str, o: TaskOptions) -> Request:
     """Turn parsed options into the library's request."""
-    from imgrestore.batch.run import EngineOptions, Request, Step
+    from imgrestore.batch.run import Request, Step
+    from imgrestore.engine.options import EngineOptions
 
     steps = []
     for i, name in enumerate([task, *(o.then or [])]):
@@ -168,41 +160,35 @@ def build_request(task: str, o: TaskOptions) -> Request:
                 style=o.style if name == "enhance" else None,
             )
         )
-    if o.tile != "auto" and not o.tile.isdigit():
-        raise UsageError(f"--tile {o.tile}: use 'auto', 0 (whole image) or a size in pixels")
+    engine = EngineOptions.parse(
+        device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
+        max_memory=o.max_memory, compile=o.compile,
+    )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
         recursive=o.recursive, overwrite=o.overwrite, dry_run=o.dry_run,
         fail_fast=o.fail_fast, strength=o.strength, format=o.format, quality=o.quality,
         strip_metadata=o.strip_metadata, max_pixels=o.max_pixels, dual_pixel=o.dual_pixel,
-        engine=EngineOptions(
-            device=o.device, precision=o.precision,
-            tile=o.tile if o.tile == "auto" else int(o.tile), tile_overlap=o.tile_overlap,
-            max_memory=o.max_memory, compile=o.compile,
-        ),
+        engine=engine,
     )
 
 
-def execute(task: str, parsed: dict[str, object]) -> None:
+def execute(task: str, o: TaskOptions) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
-    import json
-    import sys
-
-    from imgrestore.batch.distributed import rank_and_world
     from imgrestore.batch.run import run
-    from imgrestore.cli.display import BatchDisplay
+    from imgrestore.cli._output import BatchDisplay, write_json
+    from imgrestore.distributed import rank_and_world
 
-    o = TaskOptions(**parsed)  # type: ignore[arg-type]
     request = build_request(task, o)
     if o.json_report not in (None, "-"):
-        from imgrestore.imaging.writer import check_report_path
+        from imgrestore.files import check_report_path
 
         check_report_path(o.json_report, "--json")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
     display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose, warnings=rank == 0)
     try:
-        report = run(request, display, verbose=o.verbose)
+        report = run(request, display)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)
         display.console.print("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -210,7 +196,7 @@ def execute(task: str, parsed: dict[str, object]) -> None:
     if rank > 0:
         raise typer.Exit(int(report.exit_code))
     if o.json_report == "-":
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json())
     elif o.json_report:
         report.save(o.json_report)
     raise typer.Exit(int(report.exit_code))

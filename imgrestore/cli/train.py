@@ -68,18 +68,23 @@ def train_command(
     """
     import sys
 
+    from imgrestore.cli._output import TrainDisplay, note
     from imgrestore.training.loop import train
     from imgrestore.training.recipe import load_recipe
 
     loaded = load_recipe(resolve_recipe(recipe), set_ or [])
     run_dir = output or Path("runs") / loaded.name
+    display = TrainDisplay() if not quiet and sys.stderr.isatty() else None
     try:
-        result = train(loaded, run_dir, resume=resume, init_from=init_from,
-                       live=not quiet and sys.stderr.isatty())
+        try:
+            result = train(loaded, run_dir, resume=resume, init_from=init_from, notify=note,
+                           on_event=display)
+        finally:
+            if display is not None:
+                display.close()
     except KeyboardInterrupt:
-        typer.echo(f"continue from the last checkpoint with --output {run_dir} --resume",
-                   err=True)
+        note(f"continue from the last checkpoint with --output {run_dir} --resume")
         raise
     if result.best_psnr is not None:
-        typer.echo(f"best validation PSNR {result.best_psnr:.2f} dB "
-                   f"(iteration {result.best_iteration})", err=True)
+        note(f"best validation PSNR {result.best_psnr:.2f} dB "
+             f"(iteration {result.best_iteration})")

@@ -2,7 +2,7 @@
 
 >>> device = select_device("auto")                      # CUDA, then MPS, then CPU
 >>> precision = select_precision("auto", device, safe=("fp32", "bf16"))
->>> budget = memory_budget(device, parse_memory("6G"))  # bytes the network may use
+>>> budget = memory_budget(device, 6 * GIB)                # bytes the network may use
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Literal
 
 import torch
 
+from imgrestore.engine.options import PRECISIONS
 from imgrestore.errors import DeviceError, UsageError
 
 Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 DTYPES: dict[str, torch.dtype] = {
     "fp32": torch.float32,
     "fp16": torch.float16,
@@ -114,23 +114,6 @@ def supports_precision(device: torch.device, precision: str) -> bool:
         return torch.cuda.is_bf16_supported()
     # bf16 on MPS needs macOS 14 and is patchy; fp16 is its fast path.
     return not (device.type == "mps" and precision == "bf16")
-
-
-def parse_memory(text: str | int | None) -> int | None:
-    """Bytes from ``'4G'``, ``'512M'``, ``'1.5GiB'``, ``'2000000000'`` or an int (None: None)."""
-    if text is None or isinstance(text, int):
-        return text
-    match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?b)?\s*", text.lower())
-    if match is None:
-        raise UsageError(f"memory size {text!r}: use a number with K, M, G or T, e.g. 4G")
-    try:
-        value = float(match.group(1))
-    except ValueError:
-        raise UsageError(f"memory size {text!r}: {match.group(1)!r} is not a number") from None
-    factor = 1024 ** "_kmgt".index(match.group(2) or "_")
-    if value <= 0:
-        raise UsageError(f"memory size {text!r} must be positive")
-    return int(value * factor)
 
 
 def available_ram() -> int | None:

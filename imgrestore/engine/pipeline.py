@@ -14,15 +14,13 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 J = TypeVar("J")
 D = TypeVar("D")
 P = TypeVar("P")
-Stage = Literal["read", "process", "write"]
 
 _DONE = object()  # end-of-stream marker
 _POLL_S = 0.1
@@ -30,14 +28,11 @@ _POLL_S = 0.1
 
 @dataclass(frozen=True)
 class JobResult(Generic[J]):
-    """What became of one job: the value ``write`` returned, or the error and its stage."""
+    """What became of one job: the value ``write`` returned, or the error."""
 
     job: J
     value: Any = None
     error: Exception | None = None
-    stage: Stage | None = None
-    #: Seconds from the start of reading to the end of writing (or of the failure).
-    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -48,9 +43,7 @@ class JobResult(Generic[J]):
 class _Item:
     job: Any
     payload: Any
-    started: float
     error: Exception | None = None
-    stage: Stage | None = None
 
 
 def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
@@ -62,6 +55,91 @@ def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
+
+
+class _Pipeline(Generic[J]):
+    """The queues, flags and results one :func:`run_pipeline` call shares between its three
+    stages; one method per stage."""
+
+    def __init__(self, prefetch: int, on_result: Callable[[JobResult[J]], None] | None) -> None:
+        self.stop = threading.Event()
+        self.failed = threading.Event()
+        self.to_process: queue.Queue = queue.Queue(maxsize=prefetch)
+        self.to_write: queue.Queue = queue.Queue(maxsize=prefetch)
+        self.results: list[JobResult[J]] = []
+        self.thread_errors: list[BaseException] = []
+        self.on_result = on_result
+
+    def read_all(self, jobs: Iterable[J], read: Callable[[J], Any]) -> None:
+        """The reader thread: decode each job ahead of the network."""
+        try:
+            for job in jobs:
+                if self.stop.is_set():
+                    break
+                item = _Item(job, None)
+                try:
+                    item.payload = read(job)
+                except Exception as error:
+                    item.error = error
+                if not _put(self.to_process, item, self.stop):
+                    break
+        except BaseException as error:  # the jobs iterable itself failed
+            self.thread_errors.append(error)
+        finally:
+            _put(self.to_process, _DONE, self.stop)
+
+    def write_all(self, write: Callable[[J, Any], Any]) -> None:
+        """The writer thread: encode each processed job, then report it, in order."""
+        while (item := self.to_write.get()) is not _DONE:
+            value = None
+            if item.error is None:
+                try:
+                    value = write(item.job, item.payload)
+                except Exception as error:
+                    item.error = error
+            item.payload = None
+            self._report(JobResult(item.job, value, item.error))
+
+    def _report(self, result: JobResult[J]) -> None:
+        if result.error is not None:
+            self.failed.set()
+        self.results.append(result)
+        if self.on_result is not None:
+            try:
+                self.on_result(result)
+            except BaseException as error:  # a bug in the caller: report it at the end
+                self.thread_errors.append(error)
+                self.stop.set()
+
+    def process_all(self, process: Callable[[J, Any], Any], fail_fast: bool) -> None:
+        """The calling thread: run the network on each decoded job."""
+        while not self.stop.is_set():
+            try:
+                item = self.to_process.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                break
+            if item.error is None:
+                try:
+                    item.payload = process(item.job, item.payload)
+                except Exception as error:
+                    item.error, item.payload = error, None
+            job_failed = item.error is not None
+            self.to_write.put(item)
+            del item  # the writer owns it now; do not keep the image alive here
+            if fail_fast and (job_failed or self.failed.is_set()):
+                break
+
+    def shut_down(self, reader: threading.Thread, writer: threading.Thread) -> None:
+        """Let the reader see ``stop`` and leave, finish writing, join both threads."""
+        self.stop.set()
+        while reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self.to_process.get(timeout=_POLL_S)
+        self.to_write.put(_DONE)
+        reader.join()
+        writer.join()
 
 
 def run_pipeline(
@@ -83,84 +161,17 @@ def run_pipeline(
     """
     if prefetch < 1:
         raise ValueError("prefetch must be at least 1")
-    stop = threading.Event()
-    failed = threading.Event()
-    to_process: queue.Queue = queue.Queue(maxsize=prefetch)
-    to_write: queue.Queue = queue.Queue(maxsize=prefetch)
-    results: list[JobResult[J]] = []
-    thread_errors: list[BaseException] = []
-
-    def reader() -> None:
-        try:
-            for job in jobs:
-                if stop.is_set():
-                    break
-                item = _Item(job, None, time.perf_counter())
-                try:
-                    item.payload = read(job)
-                except Exception as error:
-                    item.error, item.stage = error, "read"
-                if not _put(to_process, item, stop):
-                    break
-        except BaseException as error:  # the jobs iterable itself failed
-            thread_errors.append(error)
-        finally:
-            _put(to_process, _DONE, stop)
-
-    def writer() -> None:
-        while (item := to_write.get()) is not _DONE:
-            value = None
-            if item.error is None:
-                try:
-                    value = write(item.job, item.payload)
-                except Exception as error:
-                    item.error, item.stage = error, "write"
-            item.payload = None
-            seconds = time.perf_counter() - item.started
-            result = JobResult(item.job, value, item.error, item.stage, seconds)
-            if result.error is not None:
-                failed.set()
-            results.append(result)
-            if on_result is not None:
-                try:
-                    on_result(result)
-                except BaseException as error:  # a bug in the caller: report it at the end
-                    thread_errors.append(error)
-                    stop.set()
-
-    threads = [
-        threading.Thread(target=reader, name="imgrestore-read", daemon=True),
-        threading.Thread(target=writer, name="imgrestore-write", daemon=True),
-    ]
-    for t in threads:
-        t.start()
+    pipeline: _Pipeline[J] = _Pipeline(prefetch, on_result)
+    reader = threading.Thread(target=pipeline.read_all, args=(jobs, read),
+                              name="imgrestore-read", daemon=True)
+    writer = threading.Thread(target=pipeline.write_all, args=(write,),
+                              name="imgrestore-write", daemon=True)
+    reader.start()
+    writer.start()
     try:
-        while not stop.is_set():
-            try:
-                item = to_process.get(timeout=_POLL_S)
-            except queue.Empty:
-                continue
-            if item is _DONE:
-                break
-            if item.error is None:
-                try:
-                    item.payload = process(item.job, item.payload)
-                except Exception as error:
-                    item.error, item.stage, item.payload = error, "process", None
-            job_failed = item.error is not None
-            to_write.put(item)
-            del item  # the writer owns it now; do not keep the image alive here
-            if fail_fast and (job_failed or failed.is_set()):
-                break
+        pipeline.process_all(process, fail_fast)
     finally:
-        stop.set()
-        while threads[0].is_alive():  # let the reader see `stop` and leave
-            with contextlib.suppress(queue.Empty):
-                to_process.get(timeout=_POLL_S)
-        to_write.put(_DONE)
-        for t in threads:
-            t.join()
-    if thread_errors:
-        raise thread_errors[0]
-    return results
-
+        pipeline.shut_down(reader, writer)
+    if pipeline.thread_errors:
+        raise pipeline.thread_errors[0]
+    return pipeline.results

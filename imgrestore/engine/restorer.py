@@ -1,54 +1,46 @@
 """Restore a whole image with a network: device, precision, tile size and the forward.
 
 >>> from imgrestore import archs
+from imgrestore.archs.descriptor import FamilyDescriptor
 >>> restorer = Restorer(archs.create("mirnetv2_real_denoising"),
 ...                     archs.spec("mirnetv2_real_denoising"), device="auto")
 >>> restored = restorer(image)  # float32 H x W x 3 in [0, 1] -> float32 H x W x 3 in [0, 1]
+>>> restorer = Restorer.from_model(load_model("denoise"), EngineOptions.parse(tile="512"))
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
-from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from imgrestore import archs
-from imgrestore.engine.devices import (
-    DTYPES,
-    memory_budget,
-    parse_memory,
-    select_device,
-    select_precision,
-)
+from imgrestore.archs.descriptor import FamilyDescriptor
+from imgrestore.engine.devices import DTYPES, memory_budget, select_device, select_precision
+from imgrestore.engine.options import EngineOptions
 from imgrestore.engine.tiling import Progress, TileSize, round_to_multiple, tiled_forward
 from imgrestore.errors import UsageError
+from imgrestore.ops.resize import upsample_bicubic
 
 if TYPE_CHECKING:
     from torch import nn
 
-#: Peak bytes one fp32 forward needs per input pixel beyond the loaded network, measured
-#: on the CPU (peak RSS minus RSS before the forward, 256² to 512² inputs) by
-#: ``benchmarks/engine.py --only memory``, rounded up; see docs/performance.md. Keyed by
-#: configuration name, then family (all MIRNet / MIRNet-v2 configurations share widths);
-#: other widths fall back to the family's largest value.
-FORWARD_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType(
-    {
-        "mprnet_deblurring": 9600.0,
-        "mprnet_denoising": 8400.0,
-        "mprnet_deraining": 4800.0,
-        "mirnet": 5000.0,
-        "mirnetv2": 5000.0,
-    }
-)
-_FAMILY_DEFAULT: Mapping[str, float] = MappingProxyType(
-    {"mprnet": 9600.0, "mirnet": 5000.0, "mirnetv2": 5000.0}
-)
+class RestorableModel(Protocol):
+    """What :meth:`Restorer.from_model` needs of a model (a
+    :class:`~imgrestore.zoo.loading.LoadedModel`)."""
+
+    net: nn.Module
+    spec: archs.ArchSpec
+    scale: int
+    prefers_whole_image: bool
+
+    def safe_precisions(self, device_type: str) -> Sequence[str]: ...
+
+
 #: Tiles per forward at most, when several fit in memory.
 MAX_BATCH = 8
 #: Smallest tile tried after out-of-memory errors, in pixels.
@@ -56,10 +48,10 @@ MIN_TILE = 64
 
 
 def forward_bytes_per_pixel(arch: archs.ArchSpec) -> float:
-    """Estimated peak fp32 forward memory per pixel for ``arch`` (see the table above)."""
-    return FORWARD_BYTES_PER_PIXEL.get(
-        arch.name, FORWARD_BYTES_PER_PIXEL.get(arch.family, _FAMILY_DEFAULT[arch.family])
-    )
+    """Estimated peak fp32 forward memory per pixel for ``arch``: its configuration's
+    measured value, else its family's largest (the family descriptor's data, measured by
+    ``benchmarks/engine.py --only memory``; see docs/performance.md)."""
+    return arch.bytes_per_pixel
 
 
 def fit_tile(height: int, width: int, max_pixels: float, multiple: int) -> tuple[int, int] | None:
@@ -79,14 +71,10 @@ def fit_tile(height: int, width: int, max_pixels: float, multiple: int) -> tuple
     return side, side
 
 
-#: Families that run faster channels-last on the CPU (benchmarks/layout.py, 2 cores, 256 px:
-#: MPRNet 0.85x the NCHW time; MIRNet-v2 1.07x, its compact built-in 1.36x: they stay NCHW).
-CPU_CHANNELS_LAST = frozenset({"mprnet"})
-
-
-def memory_format(family: str, device: torch.device) -> torch.memory_format:
-    """Channels-last on GPUs (tensor cores) and for the families it speeds up on CPUs."""
-    if device.type != "cpu" or family in CPU_CHANNELS_LAST:
+def memory_format(family: FamilyDescriptor, device: torch.device) -> torch.memory_format:
+    """The layout ``family`` prefers on ``device``'s type (channels-last on GPUs, for
+    tensor cores; on CPUs only for the families it speeds up, see benchmarks/layout.py)."""
+    if family.on(device.type).layout == "channels_last":
         return torch.channels_last
     return torch.contiguous_format
 
@@ -111,7 +99,8 @@ class Restorer:
             :func:`~imgrestore.engine.devices.memory_budget`.
         compile: run the network through ``torch.compile``.
         progress: called with ``(done_tiles, total_tiles)`` after each tile.
-        safe_precisions: precisions declared safe for this network (the model card's data);
+        safe_precisions: precisions safe for this network on ``device`` (its family's
+            declaration, see :meth:`imgrestore.zoo.loading.LoadedModel.safe_precisions`);
             ``precision='auto'`` on a GPU picks the fastest of them.
         prefers_whole_image: the model is a global operation (e.g. tone enhancement): on the
             CPU it may use the full RAM budget so the image is tiled only when it must be.
@@ -138,26 +127,43 @@ class Restorer:
         if scale not in arch.scales:
             allowed = ", ".join(str(s) for s in arch.scales)
             raise UsageError(f"{arch.name}: scale {scale} is not available (use {allowed})")
-        if not (tile == "auto" or (isinstance(tile, int) and tile >= 0)):
-            raise UsageError(f"tile {tile!r}: use 'auto', 0 (whole image) or a size in pixels")
-        if overlap < 0:
-            raise UsageError(f"tile overlap {overlap} must not be negative")
+        options = EngineOptions.parse(
+            device=str(device), precision=precision, tile=tile, tile_overlap=overlap,
+            max_memory=max_memory, compile=compile,
+        )
         self.arch = arch
         self.scale = scale
         self.device = device if isinstance(device, torch.device) else select_device(device)
-        self.precision = select_precision(precision, self.device, safe_precisions)
-        self.tile = tile
-        self.overlap = overlap
-        self.max_memory = parse_memory(max_memory)
+        self.precision = select_precision(options.precision, self.device, safe_precisions)
+        self.tile = options.tile
+        self.overlap = options.tile_overlap
+        self.max_memory = options.max_memory
         self.progress = progress
         self.prefers_whole_image = prefers_whole_image
         self.bytes_per_pixel = bytes_per_pixel or forward_bytes_per_pixel(arch)
-        self.memory_format = memory_format(arch.family, self.device)
+        self.memory_format = memory_format(arch.descriptor, self.device)
         net = net.eval().to(self.device, memory_format=self.memory_format)
         for p in net.parameters():
             p.requires_grad_(False)
         self.net = net
         self._run = torch.compile(net) if compile else net
+
+    @classmethod
+    def from_model(
+        cls, model: RestorableModel, options: EngineOptions, *,
+        progress: Progress | None = None,
+    ) -> Restorer:
+        """A restorer for ``model`` (a loaded model: its network, configuration, scale and
+        whether it prefers the whole image) run as ``options`` say. ``precision='auto'``
+        picks from the precisions safe for the model on the chosen device."""
+        device = select_device(options.device)
+        return cls(
+            model.net, model.spec, scale=model.scale, device=device,
+            precision=options.precision, tile=options.tile, overlap=options.tile_overlap,
+            max_memory=options.max_memory, compile=options.compile, progress=progress,
+            safe_precisions=model.safe_precisions(device.type),
+            prefers_whole_image=model.prefers_whole_image,
+        )
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Restore ``image`` (float32 H x W x C in [0, 1], C = the network's input channels).
@@ -226,11 +232,3 @@ class Restorer:
             return 1
         th, tw = (tile, tile) if isinstance(tile, int) else tile
         return int(max(1, min(MAX_BATCH, self._max_pixels() // (th * tw))))
-
-
-def upsample_bicubic(image: torch.Tensor, scale: int) -> torch.Tensor:
-    """Bicubic up-sampling of ``(C, H, W)`` by ``scale`` (the SR networks' input), in [0, 1]."""
-    h, w = image.shape[-2:]
-    up = F.interpolate(image[None], size=(h * scale, w * scale), mode="bicubic",
-                       align_corners=False)
-    return up[0].clamp_(0, 1)

@@ -166,14 +166,8 @@ def tiled_forward(
         raise ValueError(f"expected a (C, H, W) tensor, got shape {tuple(image.shape)}")
     height, width = image.shape[-2:]
     padded = pad_to_multiple(image[None], multiple)[0]
-    tile_h, tile_w = _tile_pair(tile, *padded.shape[-2:])
-    tiles = [
-        (sy, sx)
-        for sy in split_axis(padded.shape[-2], tile_h, overlap, multiple)
-        for sx in split_axis(padded.shape[-1], tile_w, overlap, multiple)
-    ]
-    out: torch.Tensor | None = None
-    weight_sum = torch.zeros(padded.shape[-2] * scale, padded.shape[-1] * scale)
+    tiles = plan_tiles(padded.shape[-2], padded.shape[-1], tile, overlap, multiple)
+    blend = _Blend(padded.shape[-2] * scale, padded.shape[-1] * scale, scale)
     split_to: int | None = None  # after an out-of-memory error: the tile size that is tried
     done = 0
     while done < len(tiles):
@@ -196,36 +190,68 @@ def tiled_forward(
             _free_memory()
             if batch_size > 1:
                 batch_size = 1
-                continue
-            current = split_to or max(crops[0].shape[-2:])
-            split_to = round_to_multiple(current // 2, multiple)
-            if split_to < min_tile or split_to >= current:
-                raise DeviceError(
-                    f"out of memory even with {current} px tiles; free memory on the "
-                    "device, lower --max-memory, or use --device cpu"
-                )
+            else:
+                split_to = _smaller_tile(split_to or max(crops[0].shape[-2:]), multiple,
+                                         min_tile)
             continue
         for (sy, sx), result in zip(batch, results, strict=True):
-            expected = ((sy.stop - sy.start) * scale, (sx.stop - sx.start) * scale)
-            if tuple(result.shape[-2:]) != expected:
-                raise ValueError(
-                    f"the network returned a {tuple(result.shape[-2:])} tile for a "
-                    f"{(sy.stop - sy.start, sx.stop - sx.start)} input at scale {scale}"
-                )
-            if out is None:
-                out = torch.zeros(result.shape[0], *weight_sum.shape)
-            w = axis_weights(sy, scale)[:, None] * axis_weights(sx, scale)[None, :]
-            ys = slice(sy.start * scale, sy.stop * scale)
-            xs = slice(sx.start * scale, sx.stop * scale)
-            out[:, ys, xs].addcmul_(result.float(), w)
-            weight_sum[ys, xs] += w
+            blend.add(sy, sx, result)
             done += 1
             if progress is not None:
                 progress(done, len(tiles))
-    assert out is not None
     del padded
-    out = out[:, : height * scale, : width * scale]
-    return out.div_(weight_sum[: height * scale, : width * scale])
+    return blend.result(height * scale, width * scale)
+
+
+def plan_tiles(height: int, width: int, tile: TileSize, overlap: int,
+               multiple: int) -> list[tuple[Span, Span]]:
+    """The tiles of a padded ``height x width`` image, row by row, as (rows, columns)."""
+    tile_h, tile_w = _tile_pair(tile, height, width)
+    return [(sy, sx) for sy in split_axis(height, tile_h, overlap, multiple)
+            for sx in split_axis(width, tile_w, overlap, multiple)]
+
+
+def _smaller_tile(current: int, multiple: int, min_tile: int) -> int:
+    """The tile size to try after running out of memory at ``current``; DeviceError when
+    there is none left."""
+    smaller = round_to_multiple(current // 2, multiple)
+    if smaller < min_tile or smaller >= current:
+        raise DeviceError(
+            f"out of memory even with {current} px tiles; free memory on the "
+            "device, lower --max-memory, or use --device cpu"
+        )
+    return smaller
+
+
+class _Blend:
+    """The output and weight accumulators of a tiled forward (CPU, float32)."""
+
+    def __init__(self, height: int, width: int, scale: int) -> None:
+        self.scale = scale
+        self.out: torch.Tensor | None = None
+        self.weight_sum = torch.zeros(height, width)
+
+    def add(self, sy: Span, sx: Span, result: torch.Tensor) -> None:
+        """Add one tile's result, feathered by its blend weights."""
+        s = self.scale
+        expected = ((sy.stop - sy.start) * s, (sx.stop - sx.start) * s)
+        if tuple(result.shape[-2:]) != expected:
+            raise ValueError(
+                f"the network returned a {tuple(result.shape[-2:])} tile for a "
+                f"{(sy.stop - sy.start, sx.stop - sx.start)} input at scale {s}"
+            )
+        if self.out is None:
+            self.out = torch.zeros(result.shape[0], *self.weight_sum.shape)
+        w = axis_weights(sy, s)[:, None] * axis_weights(sx, s)[None, :]
+        ys, xs = slice(sy.start * s, sy.stop * s), slice(sx.start * s, sx.stop * s)
+        self.out[:, ys, xs].addcmul_(result.float(), w)
+        self.weight_sum[ys, xs] += w
+
+    def result(self, height: int, width: int) -> torch.Tensor:
+        """The joined image, cropped to ``height x width``."""
+        assert self.out is not None
+        out = self.out[:, :height, :width]
+        return out.div_(self.weight_sum[:height, :width])
 
 
 def _as_list(batch: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:

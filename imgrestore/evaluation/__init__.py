@@ -1,2 +1,3 @@
-"""Measure restorations: PSNR/SSIM (:mod:`.metrics`), ``imgrestore eval`` (:mod:`.runner`),
+"""Measure restorations: ``imgrestore eval`` (:mod:`.runner`, with :mod:`.pairs`,
+:mod:`.synth` and :mod:`.report`) on the metrics of :mod:`imgrestore.ops.metrics`, and
 before/after pictures and pages (:mod:`.compare`)."""

@@ -313,7 +313,7 @@ _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
 
 def save_picture(image: Image.Image, path: str | Path, *, quality: int = 90) -> Path:
     """Write ``image`` atomically; the format follows the extension (png, jpg, webp, tif)."""
-    from imgrestore.imaging.writer import atomic_write
+    from imgrestore.files import atomic_write
 
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -327,7 +327,7 @@ def save_picture(image: Image.Image, path: str | Path, *, quality: int = 90) -> 
 
 
 def save_text(text: str, path: str | Path) -> Path:
-    from imgrestore.imaging.writer import atomic_write
+    from imgrestore.files import atomic_write
 
     atomic_write(Path(path), text.encode("utf-8"))
     return Path(path)

@@ -130,7 +130,7 @@ def _finite(value: Any) -> Any:
 
 
 def _write(path: Path, text: str) -> None:
-    from imgrestore.imaging.writer import atomic_write
+    from imgrestore.files import atomic_write
 
     atomic_write(path, text.encode("utf-8"))
 

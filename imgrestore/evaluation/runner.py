@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgrestore.batch.run import EngineOptions
+from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import ImageError, UsageError
 from imgrestore.evaluation import synth
 from imgrestore.evaluation.pairs import Pair, list_images, pair_by_name
@@ -165,7 +165,6 @@ def _load_models(
     from imgrestore.zoo.cards import find_card
     from imgrestore.zoo.loading import load_model
 
-    opts = request.engine
     models: list[_Model] = []
     infos: list[ModelInfo] = []
     for ref in request.models or (None,):
@@ -186,12 +185,7 @@ def _load_models(
             raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
         named = ref is None or find_card(ref) is not None
         label = _unique(loaded.name if named else str(ref), infos)
-        restorer = Restorer(
-            loaded.net, loaded.spec, scale=loaded.scale, device=opts.device,
-            precision=opts.precision, tile=opts.tile, overlap=opts.tile_overlap,
-            max_memory=opts.max_memory, compile=opts.compile,
-            prefers_whole_image=loaded.prefers_whole_image,
-        )
+        restorer = Restorer.from_model(loaded, request.engine)
         models.append(_Model(label, restorer))
         infos.append(ModelInfo(label, loaded.name, loaded.source))
     return models, infos
@@ -218,7 +212,7 @@ def _score(
     pair: Pair, model: _Model, clean: np.ndarray, degraded: np.ndarray,
     request: EvalRequest, scale: int,
 ) -> ImageScore:
-    from imgrestore.evaluation.metrics import measure
+    from imgrestore.ops.metrics import measure
 
     seconds: float | None = None
     if model.restorer is None:
@@ -245,12 +239,10 @@ def identity(degraded: np.ndarray, scale: int) -> np.ndarray:
     """The degraded input as a "restoration": itself, or bicubic-upsampled by ``scale``."""
     if scale == 1:
         return degraded
-    import torch
+    from imgrestore.ops.resize import resize_bicubic
 
-    from imgrestore.engine.restorer import upsample_bicubic
-
-    x = torch.from_numpy(degraded).permute(2, 0, 1)
-    return upsample_bicubic(x, scale).permute(1, 2, 0).contiguous().numpy()
+    h, w = degraded.shape[:2]
+    return resize_bicubic(degraded, (h * scale, w * scale))
 
 
 __all__ = ["IDENTITY", "EvalRequest", "evaluate", "identity", "load_pair", "plan_pairs"]

@@ -13,7 +13,7 @@ A spec is written one of two ways:
 - a TOML or JSON file holding the spec table (``kind = "gaussian_noise"``, ``sigma = 25``),
   a ``degradation`` table, or a training recipe (its ``data.degradation`` is used).
 
-The kinds and parameters are :data:`imgrestore.training.degrade.DEFAULTS`. Image number
+The kinds and parameters are :data:`imgrestore.ops.degrade.DEFAULTS`. Image number
 ``i`` (in the sorted list of clean images) is degraded with the generator
 ``numpy.random.default_rng([seed, i])``, as training's validation set does.
 """
@@ -33,7 +33,7 @@ Spec = dict[str, Any]
 
 def parse_spec(text: str) -> Spec:
     """The checked degradation spec ``text`` names (inline syntax or a file)."""
-    from imgrestore.training.degrade import check_spec
+    from imgrestore.ops.degrade import check_spec
 
     text = text.strip()
     path = Path(text)
@@ -95,7 +95,7 @@ def _read_file(path: Path) -> Spec:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            from imgrestore.training.recipe import tomllib
+            from imgrestore._toml import tomllib
 
             data = tomllib.loads(text)
     except (OSError, ValueError) as exc:
@@ -137,14 +137,14 @@ def synthesis_rng(seed: int, index: int) -> np.random.Generator:
 def synthesize(spec: Spec, clean: np.ndarray, *, seed: int, index: int) -> np.ndarray:
     """Degrade ``clean`` (float32 H x W x 3) as training would, with image ``index``'s
     generator."""
-    from imgrestore.training.degrade import degrade
+    from imgrestore.ops.degrade import degrade
 
     return degrade(spec, clean, synthesis_rng(seed, index))
 
 
 def output_scale(spec: Spec) -> int:
     """How much smaller the synthesized input is than the clean image (1 unless true SR)."""
-    from imgrestore.training.degrade import output_scale as scale
+    from imgrestore.ops.degrade import output_scale as scale
 
     return scale(spec)
 

@@ -29,8 +29,6 @@ _EXPORTS = {
     "read_image": "reader",
     "ImageMeta": "types",
     "LoadedImage": "types",
-    "atomic_write": "writer",
-    "check_report_path": "writer",
     "encode_image": "writer",
     "plan_write": "writer",
     "write_image": "writer",
@@ -43,8 +41,6 @@ __all__ = [
     "LoadedImage",
     "OutputPlan",
     "apply_orientation",
-    "atomic_write",
-    "check_report_path",
     "default_max_pixels",
     "encode_image",
     "is_supported",
@@ -90,8 +86,6 @@ if TYPE_CHECKING:
     from imgrestore.imaging.reader import read_image
     from imgrestore.imaging.types import ImageMeta, LoadedImage
     from imgrestore.imaging.writer import (
-        atomic_write,
-        check_report_path,
         encode_image,
         plan_write,
         write_image,

@@ -8,17 +8,16 @@ input.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from imgrestore.errors import ImageError, UsageError
+from imgrestore.files import atomic_write
 from imgrestore.imaging import png16, tiff
 from imgrestore.imaging.formats import (
     IMAGE_SUFFIXES,
@@ -37,15 +36,6 @@ DEFAULT_QUALITY = 95
 # Formats whose writer takes one-channel (gray) data; with alpha only PNG and TIFF.
 _GRAY_FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "GIF"}
 _GRAY_ALPHA_FORMATS = {"PNG", "TIFF"}
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def encode_image(
@@ -131,60 +121,6 @@ def _refuse_input(dest: Path, meta: ImageMeta) -> None:
     if same:
         raise UsageError(f"{dest}: refusing to write over the input image; "
                          "choose another output folder or suffix")  # fmt: skip
-
-
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``dest``, fsync, then ``os.replace`` it in."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    except OSError as exc:
-        raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ImageError(dest, f"cannot write ({exc.strerror or exc})") from None
-        raise
-    _fsync_dir(dest.parent)
-
-
-def check_report_path(path: str | os.PathLike[str], option: str) -> None:
-    """Refuse, before any work, a report path (``--json``, ``--csv``) that would destroy data.
-
-    A folder, or an existing file that is not text (a photo named by mistake), is a
-    :class:`UsageError`; an earlier report, or any text file, may be replaced.
-    """
-    from imgrestore.imaging.formats import sniff_format
-
-    dest = Path(path)
-    if dest.is_dir():
-        raise UsageError(f"{option} {dest}: is a folder; name a file")
-    if dest.is_file():
-        with open(dest, "rb") as f:
-            head = f.read(4096)
-        if sniff_format(head[:64]) is not None or b"\0" in head:
-            raise UsageError(f"{option} {dest}: exists and is not a text report; refused")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on folders
-    finally:
-        os.close(fd)
 
 
 def _check_arrays(pixels: np.ndarray, alpha: np.ndarray | None) -> None:

@@ -3,13 +3,12 @@
 A checkpoint is one ``torch.save`` dict of tensors and plain values (so it loads with
 ``weights_only=True``): model, EMA, optimizer, gradient-scaler states, the iteration,
 the best validation result, the random-generator states and the recipe (as JSON).
-Files are written atomically (temporary file, then ``os.replace``).
+Files are written atomically (:func:`imgrestore.files.replacing`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from imgrestore.errors import UsageError
+from imgrestore.files import replacing
 
 FORMAT = 1
 LATEST = "latest.pt"
@@ -25,13 +25,8 @@ BEST = "best.pt"
 
 def save(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with replacing(path) as tmp:
         torch.save({"format": FORMAT, **state}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ Folder layouts (found automatically, ``*_crops`` variants included):
 - dual-pixel: ``inputL/`` + ``inputR/`` + ``target/``: the two views are stacked into a
   6-channel input (16-bit PNGs are read at full depth, / 65535);
 - clean-only: images directly in the folder; inputs are made on the fly with
-  :func:`imgrestore.training.degrade.degrade` after cropping and augmenting.
+  :func:`imgrestore.ops.degrade.degrade` after cropping and augmenting.
 
 Every random choice for sample ``index`` in ``epoch`` comes from
 ``numpy.random.default_rng([seed, epoch, index])``, so batches do not depend on worker
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from imgrestore.errors import UsageError
-from imgrestore.training.degrade import check_spec, degrade
+from imgrestore.ops.degrade import check_spec, degrade
 
 if TYPE_CHECKING:
     import torch

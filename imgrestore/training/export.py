@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imgrestore import archs
 from imgrestore.archs import SPECS
 from imgrestore.training.recipe import Recipe
 
@@ -14,11 +15,6 @@ if TYPE_CHECKING:
     import torch
 
     from imgrestore.zoo.modeldir import ModelMeta
-
-
-def in_channels(family: str, kwargs: Mapping[str, Any]) -> int:
-    key = {"mprnet": "in_c", "mirnet": "in_channels", "mirnetv2": "inp_channels"}[family]
-    return int(kwargs.get(key, 3))
 
 
 def model_meta(
@@ -37,7 +33,7 @@ def model_meta(
         kwargs=None if exact else dict(kwargs),
         task=m.task,
         scale=m.scale,
-        input_kind="dual_pixel" if in_channels(m.family, kwargs) == 6 else "rgb",
+        input_kind="dual_pixel" if archs.family(m.family).in_channels(kwargs) == 6 else "rgb",
         style=m.style or None,
         licence=licence,
         name=recipe.name,
@@ -59,4 +55,4 @@ def export_model(
     return write_model_dir(Path(folder), state, meta)
 
 
-__all__ = ["export_model", "in_channels", "model_meta"]
+__all__ = ["export_model", "model_meta"]

@@ -16,8 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import math
-import os
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,24 +27,26 @@ import torch
 from torch import nn
 
 from imgrestore import archs
-from imgrestore.errors import UsageError
-from imgrestore.training import checkpoint, dist, metrics
-from imgrestore.training.data import (
-    EpochSampler,
-    TrainSet,
-    ValSet,
-    find_layout,
-    mixup,
-    samples_per_epoch,
-)
+from imgrestore import distributed as dist
+from imgrestore.files import atomic_write
+from imgrestore.training import checkpoint, validation
+from imgrestore.training.data import EpochSampler, mixup
 from imgrestore.training.losses import RestorationLoss
-from imgrestore.training.pretrained import Initial, load_initial, load_into
-from imgrestore.training.progressive import ProgressiveSchedule, Stage, select
-from imgrestore.training.recipe import ModelSection, Recipe
-from imgrestore.training.report import Reporter
+from imgrestore.training.pretrained import load_into
+from imgrestore.training.progressive import Stage, select
+from imgrestore.training.recipe import Recipe
+from imgrestore.training.report import OnEvent, Reporter
 from imgrestore.training.schedules import cyclic_cosine, warmup_cosine
+from imgrestore.training.setup import (
+    check_amp,
+    make_optimizer,
+    plan_data,
+    previous_state,
+    starting_network,
+)
 
 Notify = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,26 +72,15 @@ class TrainResult:
     exported: bool
 
 
-def network_kwargs(model: ModelSection) -> dict[str, Any]:
-    """Constructor arguments: the released configuration's, updated by ``model.kwargs``."""
-    base: dict[str, Any] = {}
-    if model.configuration:
-        spec = archs.spec(model.configuration)
-        if spec.family != model.family:
-            raise UsageError(
-                f"model.configuration {model.configuration} is {spec.family}, "
-                f"not {model.family}"
-            )
-        base = dict(spec.kwargs)
-    return {**base, **model.kwargs}
-
-
 def train(
     recipe: Recipe, run_dir: str | Path, *, resume: bool = False, init_from: str | None = None,
-    live: bool = True, notify: Notify | None = None,
+    notify: Notify | None = None, on_event: OnEvent | None = None,
     on_step: Callable[[StepInfo], None] | None = None, stop_at: int | None = None,
 ) -> TrainResult:
     """Train ``recipe`` into ``run_dir``.
+
+    ``notify`` gets one-line notices (default: this module's logger); ``on_event`` every
+    logged event (a display); ``on_step`` every optimizer step.
 
     ``resume``: continue from ``run_dir/checkpoints/latest.pt`` (bit-identically).
     ``init_from``: start from these weights (a model card, model folder, ``hf:`` reference
@@ -100,16 +90,10 @@ def train(
     ctx = dist.setup(recipe.train.device)
     try:
         trainer = Trainer(recipe, Path(run_dir), ctx, resume=resume, init_from=init_from,
-                          live=live, notify=notify or _stderr)
+                          notify=notify or log.info, on_event=on_event)
         return trainer.run(on_step=on_step, stop_at=stop_at)
     finally:
         dist.teardown(ctx)
-
-
-def _stderr(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr)
 
 
 class Trainer:
@@ -117,143 +101,58 @@ class Trainer:
 
     def __init__(
         self, recipe: Recipe, run_dir: Path, ctx: dist.Context, *, resume: bool,
-        init_from: str | None, live: bool, notify: Notify,
+        init_from: str | None, notify: Notify, on_event: OnEvent | None = None,
     ) -> None:
         recipe = copy.deepcopy(recipe)
         self.recipe, self.run_dir, self.ctx = recipe, run_dir, ctx
         self.notify = notify if ctx.main else (lambda _m: None)
         t = recipe.train
-        latest = run_dir / "checkpoints" / checkpoint.LATEST
-        if latest.exists() and not resume:
-            raise UsageError(
-                f"{run_dir}: already holds a run; pass --resume to continue it, or choose "
-                "another --output"
-            )
-        if not latest.exists() and (run_dir / "model.safetensors").exists():
-            raise UsageError(
-                f"{run_dir}: already holds a model (model.safetensors) and no run to resume; "
-                "choose another --output"
-            )
-        state = checkpoint.load(latest) if resume and latest.exists() else None
-        if resume and state is None:
-            self.notify(f"{run_dir}: nothing to resume; starting a new run")
-
+        state = previous_state(run_dir, resume, self.notify)
         torch.manual_seed(t.seed + ctx.rank)
         self.rng = np.random.default_rng([t.seed, ctx.rank])
         self.device = ctx.device
-        self._check_amp()
-
-        # Network (from --from weights on a fresh start).
-        self.initial: Initial | None = None
-        if init_from and state is None:
-            self.initial = load_initial(init_from)
-            if self.initial.family:
-                recipe.model.family = self.initial.family  # type: ignore[assignment]
-                recipe.model.configuration = ""
-                recipe.model.kwargs = dict(self.initial.kwargs)
-        elif state is not None and state.get("init"):
-            init = state["init"]
-            self.initial = Initial(init["family"], json.loads(init["kwargs"]), {},
-                                   init["licence"], init["source"])
-            recipe.model.family = init["family"]
-            recipe.model.configuration = ""
-            recipe.model.kwargs = dict(self.initial.kwargs)
-        self.kwargs = network_kwargs(recipe.model)
-        self.net = archs.build(recipe.model.family, **self.kwargs)
-        if self.initial is not None and state is None:
-            load_into(self.net, self.initial)
-            self.notify(f"starting from {self.initial.source}")
-        self.net.to(self.device)
-        self.model: nn.Module = self.net
-        if ctx.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
-        self.ema = (
-            {k: v.detach().clone() for k, v in self.net.state_dict().items()} if t.ema else None
-        )
+        check_amp(t.amp, self.device)
+        self.initial, self.kwargs = starting_network(recipe, state, init_from, self.notify)
+        self._build_network(fresh=state is None)
         self.criterion = RestorationLoss(
             recipe.loss.kind, eps=recipe.loss.eps, edge_weight=recipe.loss.edge_weight,
             clamp=recipe.loss.clamp, stages=recipe.loss.stages,
         )
-        self.optimizer = self._optimizer()
+        self.optimizer = make_optimizer(recipe, self.net.parameters())
         self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
-
-        # Data.
-        p = recipe.progressive
-        self.progressive = (
-            ProgressiveSchedule(tuple(p.patches), tuple(p.batches), tuple(p.iterations))
-            if p.patches else None
-        )
-        d = recipe.data
-        self.patch = self.progressive.max_patch if self.progressive else d.patch
-        self.batch = self.progressive.max_batch if self.progressive else d.batch
-        if not d.train:
-            raise UsageError("the recipe names no training data; set data.train=FOLDER")
-        layout = find_layout(d.train, d.layout)
-        self.trainset = TrainSet(
-            layout, patch=self.patch, seed=t.seed, augment=d.augment,
-            saturation_jitter=d.saturation_jitter, degradation=d.degradation, cache=d.cache,
-        )
-        per_epoch = samples_per_epoch(len(layout), world=ctx.world, repeat=d.repeat)
-        self.batches_per_epoch = per_epoch // self.batch
-        if self.batches_per_epoch < 1:
-            raise UsageError(
-                f"{d.train}: {len(layout)} images give fewer than one batch of {self.batch} "
-                f"per process; lower data.batch or raise data.repeat"
-            )
-        self.valset = (
-            ValSet(find_layout(d.val, d.layout), crop=recipe.val.crop, seed=recipe.val.seed,
-                   degradation=d.degradation, limit=recipe.val.limit)
-            if d.val and ctx.main else None
-        )
-        self.total = self._total_iterations()
-        self.total_epochs = t.epochs or math.ceil(
-            self.total * t.accumulate / self.batches_per_epoch
-        )
-
-        # Where we are.
+        self.data = plan_data(recipe, ctx)
+        self.total = self.data.total
         self.iteration = 0
         self.best: dict[str, Any] = {"psnr": None, "ssim": None, "iteration": None}
         if state is not None:
             self._load_state(state)
         if ctx.main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            _write_json(run_dir / "recipe.json", recipe.to_dict())
+            text = json.dumps(recipe.to_dict(), indent=2) + "\n"
+            atomic_write(run_dir / "recipe.json", text.encode("utf-8"))
         dist.barrier(ctx)
-        self.reporter = Reporter(
-            run_dir, total=self.total, start=self.iteration, live=live,
-            tensorboard=t.tensorboard, enabled=ctx.main,
-        )
+        self.on_event = on_event
+        self.reporter = Reporter(run_dir, tensorboard=t.tensorboard, enabled=ctx.main,
+                                 on_event=on_event, notify=self.notify)
 
     # --- set-up helpers ------------------------------------------------------------------------
 
-    def _check_amp(self) -> None:
-        amp = self.recipe.train.amp
-        if amp != "off" and self.device.type != "cuda":
-            raise UsageError(
-                f"train.amp = {amp} needs a CUDA device (this run is on {self.device}); "
-                "use --set train.amp=off"
-            )
-        if amp == "bf16" and not torch.cuda.is_bf16_supported():
-            raise UsageError("train.amp = bf16: this GPU has no bfloat16; use fp16")
-
-    def _optimizer(self) -> torch.optim.Optimizer:
-        o = self.recipe.optim
-        cls = torch.optim.AdamW if o.name == "adamw" else torch.optim.Adam
-        if len(o.betas) != 2:
-            raise UsageError(f"optim.betas needs two numbers, not {o.betas}")
-        return cls(self.net.parameters(), lr=o.lr, betas=tuple(o.betas), eps=o.eps,
-                   weight_decay=o.weight_decay)
-
-    def _total_iterations(self) -> int:
-        t = self.recipe.train
-        if t.epochs:
-            return max(1, t.epochs * self.batches_per_epoch // t.accumulate)
-        if t.iterations:
-            return t.iterations
-        if self.progressive:
-            return self.progressive.total
-        raise UsageError("the recipe gives no run length; set train.iterations or train.epochs")
+    def _build_network(self, *, fresh: bool) -> None:
+        """The network (with the ``--from`` weights on a fresh start), on the device,
+        wrapped for DDP under torchrun, and its EMA copy."""
+        self.net = archs.build(self.recipe.model.family, **self.kwargs)
+        if self.initial is not None and fresh:
+            load_into(self.net, self.initial)
+            self.notify(f"starting from {self.initial.source}")
+        self.net.to(self.device)
+        self.model: nn.Module = self.net
+        if self.ctx.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        self.ema = (
+            {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+            if self.recipe.train.ema else None
+        )
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["model"])
@@ -270,7 +169,7 @@ class Trainer:
 
     def epoch_of(self, iteration: int) -> int:
         """1-based epoch of the first loader batch of ``iteration``."""
-        return (iteration - 1) * self.recipe.train.accumulate // self.batches_per_epoch + 1
+        return (iteration - 1) * self.recipe.train.accumulate // self.data.batches_per_epoch + 1
 
     def lr_at(self, iteration: int) -> float:
         s, base = self.recipe.schedule, self.recipe.optim.lr
@@ -280,7 +179,7 @@ class Trainer:
             return cyclic_cosine(iteration, base=base, periods=s.periods, eta_mins=s.eta_mins,
                                  restart_weights=s.restart_weights, mode=s.mode)
         if s.unit == "epoch":
-            return warmup_cosine(self.epoch_of(iteration), base=base, total=self.total_epochs,
+            return warmup_cosine(self.epoch_of(iteration), base=base, total=self.data.total_epochs,
                                  warmup=s.warmup, eta_min=s.min_lr, extra_period=s.extra_period)
         return warmup_cosine(iteration, base=base, total=self.total, warmup=s.warmup,
                              eta_min=s.min_lr, extra_period=s.extra_period)
@@ -289,15 +188,15 @@ class Trainer:
         from torch.utils.data import DataLoader
 
         consumed = self.iteration * self.recipe.train.accumulate
-        epoch, position = divmod(consumed, self.batches_per_epoch)
+        epoch, position = divmod(consumed, self.data.batches_per_epoch)
         sampler = EpochSampler(
-            len(self.trainset), seed=self.recipe.train.seed, rank=self.ctx.rank,
-            world=self.ctx.world, repeat=self.recipe.data.repeat, batch=self.batch,
-            start_epoch=epoch, start=position * self.batch,
+            len(self.data.trainset), seed=self.recipe.train.seed, rank=self.ctx.rank,
+            world=self.ctx.world, repeat=self.recipe.data.repeat, batch=self.data.batch,
+            start_epoch=epoch, start=position * self.data.batch,
         )
         workers = self.recipe.data.workers
         loader = DataLoader(
-            self.trainset, batch_size=self.batch, sampler=sampler, num_workers=workers,
+            self.data.trainset, batch_size=self.data.batch, sampler=sampler, num_workers=workers,
             pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
         )
         return iter(loader)
@@ -308,13 +207,13 @@ class Trainer:
         t, v = self.recipe.train, self.recipe.val
         val_every = v.every
         if v.unit == "epoch":
-            val_every = max(1, round(v.every * self.batches_per_epoch / t.accumulate))
+            val_every = max(1, round(v.every * self.data.batches_per_epoch / t.accumulate))
         self.reporter.event(
             "start", iteration=self.iteration, total=self.total, world=self.ctx.world,
-            device=str(self.device), batches_per_epoch=self.batches_per_epoch,
+            device=str(self.device), batches_per_epoch=self.data.batches_per_epoch,
             parameters=sum(p.numel() for p in self.net.parameters()),
         )
-        if self.iteration == 0 and self.valset is not None:
+        if self.iteration == 0 and self.data.valset is not None:
             self.validate()
         batches = self._batches()
         stage: Stage | None = None
@@ -323,8 +222,8 @@ class Trainer:
         try:
             while self.iteration < end:
                 it = self.iteration + 1
-                if self.progressive is not None:
-                    new = self.progressive.stage_at(it)
+                if self.data.progressive is not None:
+                    new = self.data.progressive.stage_at(it)
                     if new != stage:
                         stage = new
                         self.reporter.event("stage", iteration=it, stage=new.index + 1,
@@ -338,7 +237,7 @@ class Trainer:
                     self.reporter.event("train", iteration=it, epoch=info.epoch, lr=info.lr,
                                         loss=float(np.mean(losses)))
                     losses = []
-                validate = self.valset is not None and (
+                validate = self.data.valset is not None and (
                     (val_every and it % val_every == 0) or it == self.total
                 )
                 if validate:
@@ -350,8 +249,8 @@ class Trainer:
         exported = False
         if self.iteration >= self.total:
             exported = self.export()
-            self.reporter = Reporter(self.run_dir, total=self.total, live=False,
-                                     enabled=self.ctx.main)
+            self.reporter = Reporter(self.run_dir, enabled=self.ctx.main,
+                                     on_event=self.on_event)
             self.reporter.event("end", iteration=self.iteration, best=self.best)
             self.reporter.close()
         dist.barrier(self.ctx)
@@ -426,27 +325,15 @@ class Trainer:
 
     # --- validation, checkpoints, export --------------------------------------------------------
 
-    @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Mean PSNR/SSIM over the validation set (rank 0); keeps the best checkpoint."""
-        assert self.valset is not None
-        v = self.recipe.val
+        assert self.data.valset is not None
         net = self.eval_net().eval()
-        info = archs.FAMILIES[self.recipe.model.family]
-        psnrs, ssims = [], []
-        for i in range(len(self.valset)):
-            sample = self.valset[i]
-            inp = sample["input"][None].to(self.device)
-            with self._autocast():
-                out = archs.restore(net, info, inp)
-            out = metrics.prepare(out.float(), y_channel=v.y_channel,
-                                  crop_border=v.crop_border, quantize=v.quantize)
-            ref = metrics.prepare(sample["target"][None].to(self.device), y_channel=v.y_channel,
-                                  crop_border=v.crop_border, quantize=v.quantize)
-            psnrs.append(metrics.psnr(out, ref))
-            ssims.append(metrics.ssim(out, ref))
-        result = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims))}
-        self.reporter.event("val", iteration=self.iteration, images=len(psnrs), **result)
+        result = validation.measure(net, archs.family(self.recipe.model.family),
+                                    self.data.valset, self.recipe.val, self.device,
+                                    self._autocast)
+        self.reporter.event("val", iteration=self.iteration, images=len(self.data.valset),
+                            **result)
         if self.best["psnr"] is None or result["psnr"] > self.best["psnr"]:
             self.best = {**result, "iteration": self.iteration}
             state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
@@ -485,12 +372,8 @@ class Trainer:
         """Write the best (or last) weights as ``model.safetensors`` + ``imgrestore.json``."""
         if not self.ctx.main:
             return False
-        try:
-            from imgrestore.training.export import export_model
-            from imgrestore.zoo import modeldir  # noqa: F401  (is the zoo there?)
-        except ImportError:
-            self.notify("imgrestore.zoo is not available: the model folder was not written")
-            return False
+        from imgrestore.training.export import export_model
+
         best = self.run_dir / "checkpoints" / checkpoint.BEST
         state = checkpoint.load_weights(best) if best.exists() else self.eval_net().state_dict()
         licence = self.initial.licence if self.initial is not None else None
@@ -512,13 +395,4 @@ def _to_float(output: Any) -> Any:
     return output.float()
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-__all__ = ["StepInfo", "TrainResult", "Trainer", "network_kwargs", "train"]
+__all__ = ["StepInfo", "TrainResult", "Trainer", "train"]

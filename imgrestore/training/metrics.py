@@ -1,6 +1,6 @@
 """Validation metrics for training: tensors in, the evaluation metrics underneath.
 
-The definitions live in one place, :mod:`imgrestore.evaluation.metrics` (clamped to
+The definitions live in one place, :mod:`imgrestore.ops.metrics` (clamped to
 [0, 1], fixed peak 1, BT.601 luma on RGB, scikit-image SSIM with Wang et al.'s window);
 these wrappers take ``(..., C, H, W)`` tensors, on any device, as the training loop has
 them. Unlike the MIRNet-v2 fork (training.md 1.6), outputs are clamped before measuring
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from imgrestore.evaluation import metrics as _metrics
+from imgrestore.ops import metrics as _metrics
 
 
 def _images(x: torch.Tensor) -> list[np.ndarray]:
@@ -26,7 +26,7 @@ def prepare(
     quantize: bool = False,
 ) -> torch.Tensor:
     """Clamp to [0, 1], optionally round to 8 bits, take luma, crop the border
-    (:func:`imgrestore.evaluation.metrics.prepare` on each image of the batch)."""
+    (:func:`imgrestore.ops.metrics.prepare` on each image of the batch)."""
     done = [
         _metrics.prepare(a, y_channel=y_channel, crop_border=crop_border, quantize=quantize)
         for a in _images(image)
@@ -46,7 +46,7 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean SSIM of two prepared images (Wang et al.'s settings; see
-    :func:`imgrestore.evaluation.metrics.ssim`), averaged over a batch."""
+    :func:`imgrestore.ops.metrics.ssim`), averaged over a batch."""
     pairs = zip(_images(x), _images(y), strict=True)
     return float(np.mean([_metrics.ssim(a, b) for a, b in pairs]))
 

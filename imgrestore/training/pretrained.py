@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from imgrestore.errors import WeightsError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,42 +26,21 @@ class Initial:
     source: str
 
 
-def load_initial(ref: str) -> Initial:
+def load_initial(ref: str, *, notify: Callable[[str], None] = log.info) -> Initial:
     """Resolve a model card, alias, model folder, ``hf:`` reference or weights file.
 
     Uses the model zoo (:func:`imgrestore.zoo.loading.load_model`), which recognises the
     network from the checkpoint and checks it; the official licence travels with the
-    weights into the exported model.
+    weights into the exported model. ``notify`` gets the zoo's notices.
     """
-    try:
-        from imgrestore.zoo.loading import load_model
-    except ImportError:  # zoo not available: plain files only
-        return _from_file(Path(ref))
-    loaded = load_model(ref)
+    from imgrestore.zoo.loading import load_model
+
+    loaded = load_model(ref, notify=notify)
     licence = loaded.card.licence if loaded.card is not None else loaded.meta.licence
     return Initial(
         loaded.spec.family, dict(loaded.spec.kwargs), loaded.net.state_dict(), licence,
         loaded.source,
     )
-
-
-def _from_file(path: Path) -> Initial:
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such weights file")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state: Any = load_file(str(path))
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("params", "params_ema", "state_dict"):
-        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
-            state = state[key]
-            break
-    if not isinstance(state, Mapping):
-        raise WeightsError(f"{path}: no state dict found")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    return Initial("", {}, state, None, str(path))
 
 
 def load_into(net: torch.nn.Module, initial: Initial) -> None:

@@ -12,7 +12,6 @@ This module is torch-free.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -20,19 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from imgrestore._toml import tomllib
+from imgrestore.archs import DEFAULT_FAMILY, FAMILIES, FamilyName
 from imgrestore.errors import UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 @dataclass
 class ModelSection:
     """Which network to train."""
 
-    family: Literal["mprnet", "mirnet", "mirnetv2"] = "mirnetv2"
+    #: A registered family (:data:`imgrestore.archs.FAMILIES`).
+    family: FamilyName = FamilyName(DEFAULT_FAMILY)
     #: A released configuration (``imgrestore.archs.SPECS``) whose constructor arguments
     #: are the starting point; ``kwargs`` then override single arguments.
     configuration: str = ""
@@ -54,7 +51,7 @@ class DataSection:
     #: Validation folder (same layouts); empty: no validation.
     val: str = ""
     layout: Literal["auto", "paired", "clean"] = "auto"
-    #: Synthetic degradation for clean-only folders (see :mod:`.degrade`), e.g.
+    #: Synthetic degradation for clean-only folders (see :mod:`imgrestore.ops.degrade`), e.g.
     #: ``{kind = "gaussian_noise", sigma = [0, 50]}``.
     degradation: dict[str, Any] = field(default_factory=dict)
     #: Training patch size (the largest one under progressive learning).
@@ -218,7 +215,7 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
 
 def recipe_from_dict(data: Mapping[str, Any], *, where: object = "recipe") -> Recipe:
     """Build a checked :class:`Recipe` from nested mappings."""
-    from imgrestore.training.degrade import check_spec
+    from imgrestore.ops.degrade import check_spec
 
     recipe = _build(Recipe, data, where, "")
     if recipe.data.degradation:
@@ -282,6 +279,10 @@ def check_type(value: Any, tp: Any, what: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if tp is FamilyName:
+        if value in FAMILIES:
+            return value
+        raise UsageError(f"{what} = {value!r}: expected one of {', '.join(FAMILIES)}")
     if origin is Literal:
         if value in args:
             return value

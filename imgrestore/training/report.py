@@ -1,4 +1,5 @@
-"""What a run tells the user: a JSONL log, optional TensorBoard, a live Rich display.
+"""What a run records and tells: a JSONL log, optional TensorBoard, and an ``on_event``
+callback for a display (the CLI's live line).
 
 Only the main process (rank 0) reports. Each log line is one JSON object with an
 ``event`` (``start``, ``train``, ``val``, ``checkpoint``, ``end``) and its figures.
@@ -8,49 +9,29 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 LOG_FILE = "log.jsonl"
+#: Called with each event's name and figures (as logged, without ``time``).
+OnEvent = Callable[[str, dict[str, Any]], None]
 
 
 class Reporter:
-    """Writes ``RUN_DIR/log.jsonl`` (appending on resume) and drives the display."""
+    """Writes ``RUN_DIR/log.jsonl`` (appending on resume) and passes each event on."""
 
     def __init__(
-        self, run_dir: Path, *, total: int, start: int = 0, live: bool = True,
-        tensorboard: bool = False, enabled: bool = True,
+        self, run_dir: Path, *, tensorboard: bool = False, enabled: bool = True,
+        on_event: OnEvent | None = None, notify: Callable[[str], None] | None = None,
     ) -> None:
         self.enabled = enabled
-        self.total, self.start = total, start
+        self.on_event = on_event if enabled else None
         self._log = (run_dir / LOG_FILE).open("a", encoding="utf-8") if enabled else None
-        self._tb = _tensorboard(run_dir) if enabled and tensorboard else None
-        self._progress = None
-        self._task = None
-        self._figures: dict[str, str] = {}
-        if enabled and live:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                TimeRemainingColumn(), TextColumn("{task.fields[figures]}"),
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(
-                "train", total=total, completed=start, speed="", figures=""
-            )
-        self._t0, self._it0 = time.perf_counter(), start
+        self._tb = _tensorboard(run_dir, notify) if enabled and tensorboard else None
 
     def event(self, event: str, **fields: Any) -> None:
-        """Log one record; ``train``/``val`` records also update TensorBoard and the display."""
+        """Log one record; numbers with an ``iteration`` also go to TensorBoard."""
         if not self.enabled:
             return
         record = {"event": event, "time": round(time.time(), 3), **fields}
@@ -62,22 +43,10 @@ class Reporter:
             for key, value in fields.items():
                 if key != "iteration" and isinstance(value, (int, float)):
                     self._tb.add_scalar(f"{event}/{key}", value, step)
-        if event == "train":
-            self._figures["loss"] = f"loss {fields['loss']:.4g}"
-            self._figures["lr"] = f"lr {fields['lr']:.3g}"
-        elif event == "val":
-            self._figures["psnr"] = f"PSNR {fields['psnr']:.2f} dB"
-        if self._progress is not None and step is not None:
-            elapsed = time.perf_counter() - self._t0
-            rate = (step - self._it0) / elapsed if elapsed > 0 else 0.0
-            self._progress.update(
-                self._task, completed=step, speed=f"{rate:.2f} it/s",
-                figures="  ".join(self._figures.values()),
-            )
+        if self.on_event is not None:
+            self.on_event(event, fields)
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
         if self._tb is not None:
             self._tb.close()
         if self._log is not None:
@@ -88,14 +57,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _tensorboard(run_dir: Path) -> Any:
+def _tensorboard(run_dir: Path, notify: Callable[[str], None] | None) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        import sys
-
-        print("TensorBoard is not installed (pip install tensorboard); logging to "
-              f"{run_dir / LOG_FILE} only", file=sys.stderr)
+        if notify is not None:
+            notify("TensorBoard is not installed (pip install tensorboard); logging to "
+                   f"{run_dir / LOG_FILE} only")
         return None
     return SummaryWriter(str(run_dir / "tensorboard"))
 
@@ -106,4 +74,4 @@ def read_log(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-__all__ = ["LOG_FILE", "Reporter", "read_log"]
+__all__ = ["LOG_FILE", "OnEvent", "Reporter", "read_log"]

@@ -8,14 +8,17 @@ One module per question:
 - :mod:`.checkpoints` — safe reading, containers, family detection, fit checks;
 - :mod:`.modeldir` — the imgrestore model folder format (``model.safetensors`` +
   ``imgrestore.json``);
-- :mod:`.hub` — ``hf:owner/repo[@revision]`` models;
-- :mod:`.loading` — :func:`load_model`, from a reference to a ready network.
+- :mod:`.hub` — ``hf:owner/repo[@revision]`` models (fetching, uploading);
+- :mod:`.install` — a card's weights into the cache (downloaded or imported, checked);
+- :mod:`.loading` — :func:`load_model`, from a reference to a ready network;
+- :mod:`.publish` — a model folder checked and pushed to the Hub.
 
 Importing this package does not import torch.
 """
 
 from imgrestore.zoo.cards import CARDS, TASKS, Card, Source, card, default_card
-from imgrestore.zoo.loading import LoadedModel, import_file, load_model
+from imgrestore.zoo.install import import_file
+from imgrestore.zoo.loading import LoadedModel, load_model
 
 __all__ = [
     "CARDS",

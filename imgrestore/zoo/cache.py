@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from imgrestore.files import replacing
+
 ENV_HOME = "IMGRESTORE_HOME"
 ENV_OFFLINE = "IMGRESTORE_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
@@ -135,12 +137,9 @@ def _failure_file(name: str) -> Path:
 
 def note_failure(name: str, reason: str) -> None:
     """Remember that the automatic download of model ``name`` just failed, and why."""
-    path = _failure_file(name)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
-        temp.write_text(reason.strip().splitlines()[0] + "\n", encoding="utf-8")
-        os.replace(temp, path)
+        with replacing(_failure_file(name)) as temp:
+            temp.write_text(reason.strip().splitlines()[0] + "\n", encoding="utf-8")
     except OSError:  # a read-only cache only loses the memory, never the run
         pass
 

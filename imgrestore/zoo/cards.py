@@ -25,8 +25,6 @@ SourceKind = Literal["github_release", "google_drive", "hf", "builtin"]
 
 TASKS: tuple[Task, ...] = ("denoise", "deblur", "derain", "enhance", "upscale")
 
-#: The authors' licence for their code and, as we must assume, their released weights.
-ACADEMIC_LICENCE = "Academic Public License (non-commercial use only)"
 #: The licence of the built-in models: trained by imgrestore, shipped with it.
 BUILTIN_LICENCE = "MIT (imgrestore's own weights; commercial use allowed)"
 
@@ -86,15 +84,18 @@ class Card:
     aliases: tuple[str, ...] = ()
     training_data: str = ""
     benchmark: Benchmark | None = None
-    licence: str = ACADEMIC_LICENCE
+    #: Empty: the authors' licence for their released weights (the family's descriptor's).
+    licence: str = ""
     #: Global operations (enhancement) look wrong when run tile by tile.
     prefers_whole_image: bool = False
     #: Where to get the weights, tried in order.
     sources: tuple[Source, ...] = ()
-    #: Parameter count of the network (shared tensors counted once).
-    params: int = 0
     #: Whether this card is its task's default (for its scale / style).
     default: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.licence:
+            object.__setattr__(self, "licence", self.arch.descriptor.weights_licence.name)
 
     @property
     def arch(self) -> ArchSpec:
@@ -105,8 +106,14 @@ class Card:
         return self.arch.family
 
     @property
+    def params(self) -> int:
+        """Parameter count of the network (shared tensors counted once)."""
+        return self.arch.descriptor.configurations[self.config].params
+
+    @property
     def official(self) -> bool:
-        return self.licence == ACADEMIC_LICENCE
+        """Whether the weights are the authors' (under their licence)."""
+        return self.licence == self.arch.descriptor.weights_licence.name
 
     @property
     def automatic(self) -> bool:
@@ -118,12 +125,6 @@ class Card:
         """Whether the weights ship inside the package (always available, offline)."""
         return any(s.kind == "builtin" for s in self.sources)
 
-
-_MPRNET_PARAMS = {"mprnet_deblurring": 20_127_073, "mprnet_deraining": 3_637_249,
-                  "mprnet_denoising": 15_741_025}
-_MIRNET_PARAMS = 31_787_419
-_MIRNETV2_PARAMS = 5_858_560
-_MIRNETV2_DUAL_PIXEL_PARAMS = 5_860_720
 
 _MIRNETV2_RELEASE = "https://github.com/swz30/MIRNetv2/releases/download/v1.0.0/"
 
@@ -142,27 +143,22 @@ def _release(filename: str) -> Source:
     return Source("github_release", _MIRNETV2_RELEASE + filename, filename)
 
 
-def _mprnet(name: str, task: Task, data: str, bench: Benchmark, source: Source,
-            aliases: tuple[str, ...], default: bool = False) -> Card:
-    return Card(name, task, name, aliases=aliases, training_data=data, benchmark=bench,
-                sources=(source,), params=_MPRNET_PARAMS[name], default=default)
-
-
-def _mirnet(name: str, task: Task, config: str, data: str, bench: Benchmark,
-            source: Source, aliases: tuple[str, ...], scale: int = 1,
-            style: Style | None = None) -> Card:
-    return Card(name, task, config, scale=scale, style=style, aliases=aliases,
+def _drive(name: str, task: Task, data: str, bench: Benchmark, source: Source,
+           aliases: tuple[str, ...], *, config: str | None = None, scale: int = 1,
+           style: Style | None = None, default: bool = False) -> Card:
+    """A card whose weights the authors publish on Google Drive (imported by hand)."""
+    return Card(name, task, config or name, scale=scale, style=style, aliases=aliases,
                 training_data=data, benchmark=bench, sources=(source,),
-                params=_MIRNET_PARAMS, prefers_whole_image=task == "enhance")
+                prefers_whole_image=task == "enhance", default=default)
 
 
-def _mirnetv2(name: str, task: Task, data: str, bench: Benchmark, filename: str,
-              aliases: tuple[str, ...], scale: int = 1, style: Style | None = None,
-              default: bool = False) -> Card:
+def _github(name: str, task: Task, data: str, bench: Benchmark, filename: str,
+            aliases: tuple[str, ...], scale: int = 1, style: Style | None = None,
+            default: bool = False) -> Card:
+    """A card whose weights are a GitHub release asset (downloaded automatically)."""
     return Card(name, task, name, scale=scale, style=style, aliases=aliases,
                 training_data=data, benchmark=bench, sources=(_release(filename),),
-                params=_MIRNETV2_PARAMS, prefers_whole_image=task == "enhance",
-                default=default)
+                prefers_whole_image=task == "enhance", default=default)
 
 
 def _builtin(name: str, task: Task, degradation: str, scale: int = 1,
@@ -173,11 +169,10 @@ def _builtin(name: str, task: Task, degradation: str, scale: int = 1,
         training_data=f"19 photographs (Debian wallpaper packages), {degradation}; "
         f"train/builtin/",
         licence=BUILTIN_LICENCE, sources=(Source("builtin", name, "model.safetensors"),),
-        params=_COMPACT_PARAMS, prefers_whole_image=task == "enhance",
+        prefers_whole_image=task == "enhance",
     )
 
 
-_COMPACT_PARAMS = 159_960
 _SIDD = "SIDD-Medium sRGB (real camera noise)"
 _REALSR = "RealSR v1 (Canon and Nikon pairs, low resolution registered to high)"
 _LOL = "LOL (485 low-light / normal-light pairs)"
@@ -185,59 +180,58 @@ _FIVEK = "MIT-Adobe FiveK (expert C retouching)"
 
 _CARDS: tuple[Card, ...] = (
     # MPRNet: weights on Google Drive only.
-    _mprnet("mprnet_deblurring", "deblur", "GoPro (2,103 blurred/sharp pairs)",
-            Benchmark("GoPro", 32.66, 0.959),
-            _drive_file("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth"),
-            ("mprnet-deblur",), default=True),
-    _mprnet("mprnet_deraining", "derain", "Rain13K (13,712 synthetic rain pairs)",
-            Benchmark("average of 5 rain test sets", 32.73, 0.921),
-            _drive_file("1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM", "model_deraining.pth"),
-            ("mprnet-derain",), default=True),
-    _mprnet("mprnet_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.71, 0.958),
-            _drive_file("1LODPt9kYmxwU98g96UrRA0_Eh5HYcsRw", "model_denoising.pth"),
-            ("mprnet-denoise",)),
+    _drive("mprnet_deblurring", "deblur", "GoPro (2,103 blurred/sharp pairs)",
+           Benchmark("GoPro", 32.66, 0.959),
+           _drive_file("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth"),
+           ("mprnet-deblur",), default=True),
+    _drive("mprnet_deraining", "derain", "Rain13K (13,712 synthetic rain pairs)",
+           Benchmark("average of 5 rain test sets", 32.73, 0.921),
+           _drive_file("1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM", "model_deraining.pth"),
+           ("mprnet-derain",), default=True),
+    _drive("mprnet_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.71, 0.958),
+           _drive_file("1LODPt9kYmxwU98g96UrRA0_Eh5HYcsRw", "model_denoising.pth"),
+           ("mprnet-denoise",)),
     # MIRNet: weights on Google Drive only; one configuration, five weights files.
-    _mirnet("mirnet_denoising", "denoise", "mirnet_denoising", _SIDD,
-            Benchmark("SIDD", 39.72, 0.959),
-            _drive_file("13PGkg3yaFQCvz6ytN99Heh_yyvfxRCdG", "model_denoising.pth"),
-            ("mirnet-denoise",)),
-    _mirnet("mirnet_super_resolution_x3", "upscale", "mirnet_super_resolution", _REALSR,
-            Benchmark("RealSR x3", 31.16, 0.885),
-            _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x3.pth"),
-            ("mirnet-x3",), scale=3),
-    _mirnet("mirnet_super_resolution_x4", "upscale", "mirnet_super_resolution", _REALSR,
-            Benchmark("RealSR x4", 29.14, 0.843),
-            _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x4.pth"),
-            ("mirnet-x4",), scale=4),
-    _mirnet("mirnet_enhancement_lol", "enhance", "mirnet_enhancement_lol", _LOL,
-            Benchmark("LOL", 24.14, 0.830),
-            _drive_file("1t_FcBuMZD5th2KWVVNXYGJ7bMz5ZAWvF", "model_lol.pth"),
-            ("mirnet-lowlight",), style="lowlight"),
-    _mirnet("mirnet_enhancement_fivek", "enhance", "mirnet_enhancement_fivek", _FIVEK,
-            Benchmark("MIT-Adobe FiveK", 23.73, 0.925),
-            _drive_file("1BsXOvhMz2z80E_V93dgD6QaEspZE0w-u", "model_fivek.pth"),
-            ("mirnet-retouch",), style="retouch"),
+    _drive("mirnet_denoising", "denoise", _SIDD,
+           Benchmark("SIDD", 39.72, 0.959),
+           _drive_file("13PGkg3yaFQCvz6ytN99Heh_yyvfxRCdG", "model_denoising.pth"),
+           ("mirnet-denoise",)),
+    _drive("mirnet_super_resolution_x3", "upscale", _REALSR,
+           Benchmark("RealSR x3", 31.16, 0.885),
+           _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x3.pth"),
+           ("mirnet-x3",), config="mirnet_super_resolution", scale=3),
+    _drive("mirnet_super_resolution_x4", "upscale", _REALSR,
+           Benchmark("RealSR x4", 29.14, 0.843),
+           _drive_folder("1yMtXbk6RXoFfmeRRGu1XfNFSHH6bSUoR", "model_SR_x4.pth"),
+           ("mirnet-x4",), config="mirnet_super_resolution", scale=4),
+    _drive("mirnet_enhancement_lol", "enhance", _LOL,
+           Benchmark("LOL", 24.14, 0.830),
+           _drive_file("1t_FcBuMZD5th2KWVVNXYGJ7bMz5ZAWvF", "model_lol.pth"),
+           ("mirnet-lowlight",), style="lowlight"),
+    _drive("mirnet_enhancement_fivek", "enhance", _FIVEK,
+           Benchmark("MIT-Adobe FiveK", 23.73, 0.925),
+           _drive_file("1BsXOvhMz2z80E_V93dgD6QaEspZE0w-u", "model_fivek.pth"),
+           ("mirnet-retouch",), style="retouch"),
     # MIRNet-v2: GitHub release assets, downloaded automatically.
-    _mirnetv2("mirnetv2_real_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.84, 0.959),
-              "real_denoising.pth", ("denoise",), default=True),
-    _mirnetv2("mirnetv2_super_resolution_x2", "upscale", _REALSR, Benchmark("RealSR x2"),
-              "sr_x2.pth", ("upscale-x2",), scale=2, default=True),
-    _mirnetv2("mirnetv2_super_resolution_x3", "upscale", _REALSR, Benchmark("RealSR x3"),
-              "sr_x3.pth", ("upscale-x3",), scale=3, default=True),
-    _mirnetv2("mirnetv2_super_resolution_x4", "upscale", _REALSR, Benchmark("RealSR x4"),
-              "sr_x4.pth", ("upscale-x4",), scale=4, default=True),
-    _mirnetv2("mirnetv2_enhancement_lol", "enhance", _LOL, Benchmark("LOL", 24.74, 0.851),
-              "enhancement_lol.pth", ("lowlight",), style="lowlight", default=True),
-    _mirnetv2("mirnetv2_enhancement_fivek", "enhance", _FIVEK,
-              Benchmark("MIT-Adobe FiveK", 24.15, 0.934), "enhancement_fivek.pth",
-              ("retouch",), style="retouch", default=True),
+    _github("mirnetv2_real_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.84, 0.959),
+            "real_denoising.pth", ("denoise",), default=True),
+    _github("mirnetv2_super_resolution_x2", "upscale", _REALSR, Benchmark("RealSR x2"),
+            "sr_x2.pth", ("upscale-x2",), scale=2, default=True),
+    _github("mirnetv2_super_resolution_x3", "upscale", _REALSR, Benchmark("RealSR x3"),
+            "sr_x3.pth", ("upscale-x3",), scale=3, default=True),
+    _github("mirnetv2_super_resolution_x4", "upscale", _REALSR, Benchmark("RealSR x4"),
+            "sr_x4.pth", ("upscale-x4",), scale=4, default=True),
+    _github("mirnetv2_enhancement_lol", "enhance", _LOL, Benchmark("LOL", 24.74, 0.851),
+            "enhancement_lol.pth", ("lowlight",), style="lowlight", default=True),
+    _github("mirnetv2_enhancement_fivek", "enhance", _FIVEK,
+            Benchmark("MIT-Adobe FiveK", 24.15, 0.934), "enhancement_fivek.pth",
+            ("retouch",), style="retouch", default=True),
     Card("mirnetv2_defocus_deblurring_dualpixel", "deblur",
          "mirnetv2_defocus_deblurring_dualpixel", input_kind="dual_pixel",
          aliases=("dual-pixel-defocus",),
          training_data="DPDD (Canon dual-pixel left/right views, 16-bit)",
          benchmark=Benchmark("DPDD"),
-         sources=(_release("dual_pixel_defocus_deblurring.pth"),),
-         params=_MIRNETV2_DUAL_PIXEL_PARAMS),
+         sources=(_release("dual_pixel_defocus_deblurring.pth"),)),
     # Built-in: compact MIRNet-v2 trained by imgrestore, shipped in imgrestore/zoo/builtin/.
     _builtin("builtin_denoise", "denoise", "synthetic Gaussian and Poisson-Gaussian noise"),
     _builtin("builtin_deblur", "deblur", "synthetic camera-shake blur (5-21 px)"),

@@ -1,23 +1,23 @@
 """Reading checkpoints safely, recognising what they hold, and checking they fit.
 
-Official checkpoints come in several containers: ``{"state_dict": ...}`` (MPRNet,
-MIRNet; keys often prefixed ``module.`` by ``DataParallel``), ``{"params": ...}`` or
-``{"params_ema": ...}`` (MIRNet-v2, BasicSR), or a bare state dict. Ours are
+Official checkpoints come in several containers (``{"state_dict": ...}``, keys often
+prefixed ``module.`` by ``DataParallel``; ``{"params": ...}`` or ``{"params_ema": ...}``,
+BasicSR's), as each family's descriptor lists them, or a bare state dict. Ours are
 safetensors. Pickles are only ever read with ``torch.load(weights_only=True)``.
 
-The family and its constructor arguments are read from key names and tensor shapes
-(as spandrel does), so a file can be matched to a configuration and a mismatch
-explained before anything is loaded.
+Which family a state dict is, and with which constructor arguments, is read from its
+key names and shapes by :mod:`imgrestore.archs.detection` (each family's descriptor
+says how); here the result explains a mismatch before anything is loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgrestore.archs import SPECS, Family
+from imgrestore.archs import FAMILIES, SPECS
+from imgrestore.archs.detection import containers, detect, filter_keys, recognise
 from imgrestore.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -26,15 +26,11 @@ if TYPE_CHECKING:
 StateDict = dict[str, "torch.Tensor"]
 Shapes = Mapping[str, tuple[int, ...]]
 
-#: Containers that wrap the weights, in the order they are preferred (the official
-#: MIRNet-v2 demo loads ``params`` even when ``params_ema`` is present).
-CONTAINER_KEYS = ("state_dict", "params", "params_ema")
-PREFIX = "module."
-
 
 def read_checkpoint(path: Path) -> StateDict:
     """The state dict in ``path`` (``.safetensors`` or a pickled ``.pth``/``.pt``), unwrapped
-    from its container and with a ``module.`` prefix removed when every key has it."""
+    from its container, its keys filtered as its family's descriptor says (a ``module.``
+    prefix removed when every key has it)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such file")
@@ -42,7 +38,7 @@ def read_checkpoint(path: Path) -> StateDict:
         state = _read_safetensors(path)
     else:
         state = unwrap(_read_pickle(path), path)
-    return strip_prefix(state)
+    return filter_keys(state)
 
 
 def _read_safetensors(path: Path) -> StateDict:
@@ -76,11 +72,12 @@ def _read_pickle(path: Path) -> Any:
 
 
 def unwrap(obj: Any, where: object) -> StateDict:
-    """The tensor dict inside a checkpoint container (see :data:`CONTAINER_KEYS`)."""
+    """The tensor dict inside a checkpoint container (the registered families'
+    ``containers``, preferred first)."""
     import torch
 
     if isinstance(obj, Mapping):
-        for key in CONTAINER_KEYS:
+        for key in containers():
             if isinstance(obj.get(key), Mapping):
                 obj = obj[key]
                 break
@@ -90,15 +87,8 @@ def unwrap(obj: Any, where: object) -> StateDict:
     found = ", ".join(map(str, list(obj)[:5])) if isinstance(obj, Mapping) else type(obj).__name__
     raise WeightsError(
         f"{where}: no state dict found: expected tensors under one of "
-        f"{', '.join(CONTAINER_KEYS)} or at the top level (found: {found})"
+        f"{', '.join(containers())} or at the top level (found: {found})"
     )
-
-
-def strip_prefix(state: Mapping[str, torch.Tensor], prefix: str = PREFIX) -> StateDict:
-    """``state`` without ``prefix`` on its keys, when every key has it; else unchanged."""
-    if state and all(k.startswith(prefix) for k in state):
-        return {k[len(prefix):]: v for k, v in state.items()}
-    return dict(state)
 
 
 def shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -106,120 +96,14 @@ def shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items()}
 
 
-# --- recognising the family and its constructor arguments --------------------------------
-
-
-@dataclass(frozen=True)
-class Detected:
-    """What a state dict was recognised as."""
-
-    family: Family
-    #: Constructor arguments read from the shapes (official names).
-    kwargs: Mapping[str, Any]
-
-    @property
-    def configs(self) -> tuple[str, ...]:
-        """Released configurations these weights fit (several share one network)."""
-        return tuple(
-            s.name for s in SPECS.values()
-            if s.family == self.family and all(s.kwargs.get(k) == v for k, v in self.kwargs.items())
-        )
-
-    def describe(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
-        fits = f" (fits {', '.join(self.configs)})" if self.configs else ""
-        return f"{self.family}({args}){fits}"
-
-
-def _indices(state: Shapes, prefix: str, contains: str = "") -> set[int]:
-    """Distinct integers right after ``prefix`` in the keys containing ``contains``."""
-    found = set()
-    for key in state:
-        if key.startswith(prefix) and contains in key:
-            head = key[len(prefix):].split(".", 1)[0]
-            if head.isdigit():
-                found.add(int(head))
-    return found
-
-
-def _has_bias(state: Shapes) -> bool:
-    return any(k.endswith(".bias") for k in state)
-
-
-def _mprnet(s: Shapes) -> dict[str, Any]:
-    n_feat, in_c, kernel, _ = s["shallow_feat1.0.weight"]
-    tail = s["tail.weight"]
-    return dict(
-        in_c=in_c,
-        out_c=tail[0],
-        n_feat=n_feat,
-        scale_unetfeats=s["stage1_encoder.encoder_level2.0.body.0.weight"][0] - n_feat,
-        scale_orsnetfeats=tail[1] - n_feat,
-        num_cab=len(_indices(s, "stage3_orsnet.orb1.body.", ".CA.")),
-        kernel_size=kernel,
-        reduction=n_feat // s["shallow_feat1.1.CA.conv_du.0.weight"][0],
-        bias=_has_bias(s),
-    )
-
-
-def _mirnet(s: Shapes) -> dict[str, Any]:
-    n_feat, in_channels, kernel, _ = s["conv_in.weight"]
-    height = len(_indices(s, "body.0.body.0.blocks."))
-    stride = s["body.0.body.0.blocks.1.0.body.0.weight"][0] // n_feat if height > 1 else 2
-    return dict(
-        in_channels=in_channels,
-        out_channels=s["conv_out.weight"][0],
-        n_feat=n_feat,
-        kernel_size=kernel,
-        stride=stride,
-        n_RRG=len(_indices(s, "body.")),
-        n_MSRB=len(_indices(s, "body.0.body.", ".blocks.")),
-        height=height,
-        width=len(_indices(s, "body.0.body.0.blocks.0.")),
-        bias=_has_bias(s),
-    )
-
-
-def _mirnetv2(s: Shapes) -> dict[str, Any]:
-    n_feat, inp_channels, _, _ = s["conv_in.weight"]
-    out_channels = s["conv_out.weight"][0]
-    mid = s["body.0.body.0.dau_mid.body.0.weight"][0]
-    return dict(
-        inp_channels=inp_channels,
-        out_channels=out_channels,
-        n_feat=n_feat,
-        chan_factor=mid / n_feat,
-        n_RRG=len(_indices(s, "body.")),
-        n_MRB=len(_indices(s, "body.0.body.", ".dau_top.")),
-        bias=_has_bias(s),
-        # The task changes only the forward: without the image residual ('defocus
-        # deblurring') the input may have more channels than the output, and only then.
-        task="defocus_deblurring" if inp_channels != out_channels else None,
-    )
-
-
-#: Family -> (a key only that family has, reader of constructor arguments).
-_READERS: Mapping[Family, tuple[str, Callable[[Shapes], dict[str, Any]]]] = {
-    "mprnet": ("shallow_feat1.0.weight", _mprnet),
-    "mirnet": ("body.0.body.0.blocks.0.0.body.0.weight", _mirnet),
-    "mirnetv2": ("body.0.body.0.dau_top.body.0.weight", _mirnetv2),
-}
-
-
-def detect(state: Mapping[str, Any]) -> Detected | None:
-    """Recognise the family and constructor arguments of a state dict (tensors or shapes),
-    or ``None`` when it is not MPRNet, MIRNet or MIRNet-v2."""
-    s = {k: tuple(v) if isinstance(v, (tuple, list)) else tuple(v.shape) for k, v in state.items()}
-    for family, (marker, reader) in _READERS.items():
-        if marker in s:
-            try:
-                return Detected(family, reader(s))
-            except (KeyError, IndexError, ValueError, ZeroDivisionError):
-                return None
-    return None
-
-
 # --- checking a state dict against the network it must load into --------------------------
+
+
+def unknown_family() -> str:
+    """How a state dict that no registered family recognises is described."""
+    titles = [f.title.split(" (")[0] for f in FAMILIES.values()]
+    names = ", ".join(titles[:-1]) + f" or {titles[-1]}" if len(titles) > 1 else titles[0]
+    return f"not an {names} state dict"
 
 
 def check_fits(state: Mapping[str, Any], expected: Shapes, *, where: object, config: str) -> None:
@@ -267,14 +151,12 @@ def check_family(state: Mapping[str, Any], config: str, *, where: object) -> Non
     shapes, are those of the released configuration ``config`` (a quick first check)."""
     spec = SPECS[config]
     detected = detect(state)
-    if detected is None and _READERS[spec.family][0] in state:
+    found = recognise(state) if detected is None else None
+    if found is not None and found.name == spec.family:
         return  # the right family, damaged: check_fits lists what is missing
     if detected is None:
         first = ", ".join(list(state)[:3]) or "no keys"
-        raise WeightsError(
-            f"{where}: not an MPRNet, MIRNet or MIRNet-v2 state dict (keys: {first}...); "
-            f"expected {config}"
-        )
+        raise WeightsError(f"{where}: {unknown_family()} (keys: {first}...); expected {config}")
     if config not in detected.configs:
         want = ", ".join(f"{k}={spec.kwargs[k]}" for k in detected.kwargs if k in spec.kwargs)
         raise WeightsError(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cache import offline
-from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, is_model_dir, read_meta
+from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE
 
 PREFIX = "hf:"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -99,22 +99,11 @@ def fetch(ref: str | HubRef) -> Path:
     return folder
 
 
-def push(folder: Path, ref: str | HubRef, *, private: bool | None = None,
-         token: str | None = None, message: str | None = None) -> str:
-    """Publish the imgrestore model in ``folder`` to ``ref``; the commit URL.
-
-    The folder is checked first (``imgrestore.json`` valid, weights fit their network).
-    The repository is created if missing; ``@revision`` names the branch to commit to.
-    """
-    from imgrestore.zoo.loading import load_model_dir
-
-    folder = Path(folder)
-    if not is_model_dir(folder):
-        raise WeightsError(f"{folder}: not an imgrestore model (needs {' and '.join(FILES)})")
-    load_model_dir(folder, check_hash=True)
-    meta = read_meta(folder)
-    if offline():
-        raise WeightsError(f"{folder}: not pushed: offline mode is on")
+def upload(folder: Path, ref: str | HubRef, *, private: bool | None = None,
+           token: str | None = None, message: str) -> str:
+    """Upload the model files of ``folder`` to ``ref``; the commit URL. The repository is
+    created if missing; ``@revision`` names the branch to commit to. (Check the folder
+    first: :func:`imgrestore.zoo.publish.push` does.)"""
     hub = ref if isinstance(ref, HubRef) else parse_ref(ref)
 
     from huggingface_hub import HfApi
@@ -128,8 +117,7 @@ def push(folder: Path, ref: str | HubRef, *, private: bool | None = None,
             api.create_branch(hub.repo_id, branch=hub.revision, exist_ok=True)
         info = api.upload_folder(
             repo_id=hub.repo_id, folder_path=folder, revision=hub.revision,
-            allow_patterns=patterns,
-            commit_message=message or f"imgrestore model {meta.name or meta.family}",
+            allow_patterns=patterns, commit_message=message,
         )
     except (HfHubHTTPError, OSError) as exc:
         raise WeightsError(f"{hub}: push failed ({str(exc).splitlines()[0]})") from None

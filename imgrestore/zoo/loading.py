@@ -14,40 +14,39 @@ missing and the exact command that fixes it (exit code 3).
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from imgrestore.archs import FAMILIES, SPECS, ArchSpec
+from imgrestore.archs import SPECS, ArchSpec
+from imgrestore.archs.descriptor import HALF_MIN_PSNR, Precision
+from imgrestore.archs.detection import Detected, detect
 from imgrestore.errors import UsageError, WeightsError
 from imgrestore.zoo import cache
 from imgrestore.zoo.cards import (
     CARDS,
     Card,
-    Source,
     builtin_card,
     card,
     default_card,
     find_card,
 )
 from imgrestore.zoo.checkpoints import (
-    Detected,
-    check_config,
     check_family,
     check_fits,
-    detect,
     read_checkpoint,
     shapes,
+    unknown_family,
 )
 from imgrestore.zoo.fallback import Fallback, describe
+from imgrestore.zoo.install import card_meta, ensure_cached
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
     ModelMeta,
     is_model_dir,
     read_meta,
-    write_model_dir,
 )
 
 if TYPE_CHECKING:
@@ -56,16 +55,8 @@ if TYPE_CHECKING:
 
 Notify = Callable[[str], None]
 
-#: Where the authors' licence can be read, by family.
-LICENCE_URLS = {
-    "mprnet": "https://github.com/swz30/MPRNet/blob/main/LICENSE.md",
-    "mirnet": "https://github.com/swz30/MIRNet/blob/master/LICENSE.md",
-    "mirnetv2": "https://github.com/swz30/MIRNetv2/blob/main/LICENSE.md",
-}
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+#: Where notices go unless the caller passes ``notify`` (the CLI shows them).
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +91,16 @@ class LoadedModel:
     def input_kind(self) -> str:
         return self.card.input_kind if self.card else self.meta.input_kind
 
+    def safe_precisions(self, device_type: str) -> tuple[Precision, ...]:
+        """Precisions safe for this model on ``device_type``: fp32, and the low ones its
+        family declares there, less fp16 when the model's own measurement (``imgrestore.json``
+        ``fp16_psnr_vs_fp32``, on real photos) is below ``HALF_MIN_PSNR``."""
+        declared = self.spec.descriptor.on(device_type).safe_precisions
+        measured = self.meta.extra.get("fp16_psnr_vs_fp32")
+        if isinstance(measured, (int, float)) and measured < HALF_MIN_PSNR:
+            declared = tuple(p for p in declared if p != "fp16")
+        return ("fp32", *declared)
+
 
 # --- the entry point ----------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def load_model(
     weights: str | Path | None = None,
     scale: int | None = None,
     style: str | None = None,
-    notify: Notify = _stderr,
+    notify: Notify = log.info,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
 
@@ -156,11 +157,7 @@ def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -
         raise UsageError(f"{loaded.name} scales x{loaded.scale}, not x{scale}")
 
 
-# --- cards: cached, fetched, or explained ------------------------------------------------
-
-
-def is_cached(c: Card) -> bool:
-    return is_model_dir(cache.model_dir(c.name))
+# --- cards: cached (see .install), built in, or a built-in stand-in ------------------------
 
 
 def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
@@ -202,143 +199,6 @@ def builtin_dir(c: Card) -> Path:
 
     source = next(s for s in c.sources if s.kind == "builtin")
     return Path(str(files("imgrestore.zoo").joinpath("builtin", source.location)))
-
-
-def missing_message(c: Card) -> str:
-    """One line: what is missing and the exact command that fixes it."""
-    manual = next((s for s in c.sources if s.kind == "google_drive"), None)
-    if manual is not None:
-        return (
-            f"{c.name}: weights not downloaded; get {manual.filename} from {manual.location} "
-            f"then run: imgrestore models import {manual.filename} --as {c.name}"
-        )
-    if cache.offline():
-        return (
-            f"{c.name}: weights not downloaded and offline mode is on; run with network "
-            f"access: imgrestore models download {c.name}"
-        )
-    return f"{c.name}: weights not downloaded; run: imgrestore models download {c.name}"
-
-
-def ensure_cached(c: Card, *, notify: Notify = _stderr, progress: bool = True,
-                  retry: bool = True) -> Path:
-    """The cache folder of card ``c``, downloading its weights first when needed.
-
-    ``retry=False``: a download that failed less than :data:`cache.RETRY_AFTER` seconds
-    ago is not tried again (the caller has a fallback).
-    """
-    folder = cache.model_dir(c.name)
-    if is_model_dir(folder):
-        return folder
-    automatic = [s for s in c.sources if s.kind in ("github_release", "hf")]
-    if not automatic or cache.offline():
-        raise WeightsError(missing_message(c))
-    if not retry and (failed := cache.recent_failure(c.name)) is not None:
-        ago, reason = failed
-        raise WeightsError(
-            f"{c.name}: weights not downloaded (the download failed {_ago(ago)} ago: "
-            f"{reason}; not retried for {cache.RETRY_AFTER / 60:.0f} min, or now with: "
-            f"imgrestore models download {c.name})"
-        )
-    failure: WeightsError | None = None
-    for source in automatic:
-        try:
-            folder = _install_download(c, source, notify=notify, progress=progress)
-        except WeightsError as exc:
-            failure = exc
-            continue
-        cache.forget_failure(c.name)
-        return folder
-    cache.note_failure(c.name, str(failure))
-    raise WeightsError(
-        f"{failure}; to retry: imgrestore models download {c.name}, or download "
-        f"{automatic[0].location} yourself and run: imgrestore models import "
-        f"{automatic[0].filename} --as {c.name}"
-    )
-
-
-def _ago(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def _install_download(c: Card, source: Source, *, notify: Notify, progress: bool) -> Path:
-    target = cache.model_dir(c.name)
-    with cache.staging_dir(target) as staging:
-        if source.kind == "hf":
-            from imgrestore.zoo.hub import fetch_file
-
-            path = fetch_file(source.location, source.filename)
-            digest = cache.sha256_file(path)
-            if source.sha256 and digest != source.sha256:
-                raise WeightsError(
-                    f"{path}: sha256 {digest} does not match the pinned {source.sha256}"
-                )
-            url, pinned = f"hf:{source.location}/{source.filename}", source.sha256 is not None
-        else:
-            from imgrestore.zoo.fetch import download
-
-            got = download(source.location, staging, source.filename, sha256=source.sha256,
-                           progress=progress)
-            path, digest, url, pinned = got.path, got.sha256, source.location, got.pinned
-        trust = "pinned" if pinned else "first-use"
-        _install(c, path, staging, where=url,
-                 source={"url": url, "filename": source.filename, "sha256": digest,
-                         "trust": trust})
-        if path.parent == staging:  # keep only the safetensors copy
-            path.unlink()
-    notify(licence_notice(c))
-    return target
-
-
-def import_file(path: str | Path, name: str, *, notify: Notify = _stderr) -> Path:
-    """Check the weights file ``path`` against card ``name`` and keep it in the cache as
-    safetensors; the cache folder. The original file is not modified."""
-    c = card(name)
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
-    digest = cache.sha256_file(path)
-    pinned = [s.sha256 for s in c.sources if s.sha256]
-    if pinned and digest not in pinned:
-        raise WeightsError(
-            f"{path}: sha256 {digest} is not the published {c.name} file ({pinned[0]})"
-        )
-    target = cache.model_dir(c.name)
-    with cache.staging_dir(target) as staging:
-        _install(c, path, staging, where=path,
-                 source={"filename": path.name, "sha256": digest,
-                         "trust": "pinned" if pinned else "imported"})
-    notify(licence_notice(c))
-    return target
-
-
-def _install(c: Card, path: Path, folder: Path, *, where: object,
-             source: Mapping[str, Any]) -> None:
-    """Read, check and write the weights file ``path`` for card ``c`` into ``folder``."""
-    try:
-        state = read_checkpoint(path)
-    except WeightsError as exc:
-        raise WeightsError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
-    check_config(state, c.config, where=where)
-    write_model_dir(folder, state, _card_meta(c, source))
-
-
-def _card_meta(c: Card, source: Mapping[str, Any] | None = None) -> ModelMeta:
-    return ModelMeta(
-        family=c.family, configuration=c.config, task=c.task, scale=c.scale,
-        input_kind=c.input_kind, style=c.style, licence=c.licence, name=c.name,
-        prefers_whole_image=c.prefers_whole_image, source=source,
-    )
-
-
-def licence_notice(c: Card) -> str:
-    """The line shown when a card's weights first arrive."""
-    if not c.official:
-        return f"{c.name}: licence: {c.licence}"
-    return (
-        f"{c.name}: weights by the authors of {FAMILIES[c.family].title}, "  # type: ignore[index]
-        f"under the {c.licence}: {LICENCE_URLS.get(c.family, '')}"
-    )
 
 
 # --- folders and files --------------------------------------------------------------------
@@ -385,9 +245,7 @@ def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
         detected = detect(state)
         if detected is None:
             first = ", ".join(list(state)[:3])
-            raise WeightsError(
-                f"{path}: not an MPRNet, MIRNet or MIRNet-v2 state dict (keys: {first}...)"
-            )
+            raise WeightsError(f"{path}: {unknown_family()} (keys: {first}...)")
         card = _matching_card(detected, task=task, scale=scale, style=style)
         if card is None:
             spec = _spec_for(detected, path, scale or 1)
@@ -395,7 +253,7 @@ def load_path(path: Path, *, card: Card | None = None, task: str | None = None,
             meta = ModelMeta(family=spec.family, kwargs=dict(spec.kwargs), task=task,
                              scale=scale or 1, name=path.stem)
             return LoadedModel(net, spec, None, meta, scale or 1, False, str(path))
-    meta = _card_meta(card, {"filename": path.name})
+    meta = card_meta(card, {"filename": path.name})
     spec = meta.arch_spec()
     net = _build(spec, state, where=path)
     return LoadedModel(net, spec, card, meta, card.scale, card.prefers_whole_image, str(path))

@@ -14,14 +14,15 @@ This module is torch-free except :func:`write_model_dir`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imgrestore import archs
 from imgrestore.archs import FAMILIES, SPECS, ArchSpec
 from imgrestore.errors import WeightsError
+from imgrestore.files import atomic_write, replacing
 from imgrestore.zoo.cache import sha256_file
 
 if TYPE_CHECKING:
@@ -65,11 +66,10 @@ class ModelMeta:
             return ArchSpec(base.name, base.family, base.kwargs, base.in_channels,
                             base.out_channels, (self.scale,))
         kwargs = dict(self.kwargs or {})
-        in_ch = kwargs.get("in_c", kwargs.get("inp_channels", kwargs.get("in_channels", 3)))
-        out_ch = kwargs.get("out_c", kwargs.get("out_channels", 3))
+        family = archs.family(self.family)
         name = self.configuration or self.name or f"custom_{self.family}"
-        return ArchSpec(name, self.family, kwargs, int(in_ch), int(out_ch),  # type: ignore[arg-type]
-                        (self.scale,))
+        return ArchSpec(name, self.family, kwargs, family.in_channels(kwargs),
+                        family.out_channels(kwargs), (self.scale,))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -139,12 +139,8 @@ def is_model_dir(folder: Path) -> bool:
 
 def write_meta(path: Path, meta: ModelMeta) -> None:
     """Write ``imgrestore.json`` atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n"
+    atomic_write(Path(path), text.encode("utf-8"))
 
 
 def write_model_dir(folder: Path, state: Mapping[str, torch.Tensor], meta: ModelMeta) -> ModelMeta:
@@ -157,14 +153,9 @@ def write_model_dir(folder: Path, state: Mapping[str, torch.Tensor], meta: Model
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    weights = folder / WEIGHTS_FILE
-    tmp = folder / f".{WEIGHTS_FILE}.tmp"
-    try:
+    with replacing(folder / WEIGHTS_FILE) as tmp:
         save_safetensors(state, tmp)
         digest = sha256_file(tmp)
-        os.replace(tmp, weights)
-    finally:
-        tmp.unlink(missing_ok=True)
     meta = replace(meta, sha256=digest)
     write_meta(folder / META_FILE, meta)
     return meta

@@ -48,7 +48,7 @@ def test_outputs_equal_official_goldens(name, data_dir):
     net = keyseed_(archs.create(name)).eval()
     with torch.inference_mode():
         out = net(torch.from_numpy(golden["in64"]))
-    if archs.spec(name).info.returns_stages:
+    if archs.spec(name).descriptor.returns_stages:
         assert isinstance(out, list) and len(out) == 3
         for stage in range(3):
             expected = golden[f"out64_stage{stage}"]

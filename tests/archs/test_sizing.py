@@ -40,7 +40,7 @@ def test_padding_is_the_official_demo_rule(nets, name):
     padded = F.pad(x, (0, (-53) % m, 0, (-37) % m), mode="reflect")
     with torch.inference_mode():
         expected = nets[name](padded)
-        expected = (expected[0] if spec.info.returns_stages else expected)[..., :37, :53]
+        expected = (expected[0] if spec.descriptor.returns_stages else expected)[..., :37, :53]
         assert torch.equal(archs.restore(nets[name], spec, x), expected)
 
 

@@ -85,7 +85,7 @@ def test_same_outputs_as_spandrel(spandrel_arches, name):
     with torch.inference_mode():
         mine = ours(x)
         other = theirs.model(x)
-    if spec.info.returns_stages:
+    if spec.descriptor.returns_stages:
         assert len(other) == 3
         for a, b in zip(mine, other, strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-5)

@@ -42,8 +42,8 @@ def test_descriptors():
     assert archs.spec("mirnet_super_resolution").scales == (3, 4)
     assert not archs.spec("mprnet_denoising").pre_upsample
     assert archs.spec("mirnetv2_defocus_deblurring_dualpixel").in_channels == 6
-    assert archs.spec("mprnet_deraining").info.returns_stages
-    assert archs.spec("mirnetv2_real_denoising").info.checkpoint_key == "params"
+    assert archs.spec("mprnet_deraining").descriptor.returns_stages
+    assert archs.spec("mirnetv2_real_denoising").descriptor.checkpoint.containers[0] == "params"
 
 
 def test_unknown_name_lists_known_ones():

@@ -8,7 +8,7 @@ import pytest
 
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.errors import ImgRestoreError
-from imgrestore.imaging.writer import check_report_path
+from imgrestore.files import check_report_path
 
 
 def _report() -> Report:

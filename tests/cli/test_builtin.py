@@ -68,10 +68,10 @@ def test_model_builtin_is_used_even_when_offline(tmp_path: Path) -> None:
 def test_builtin_improves_a_degraded_real_photo() -> None:
     """The committed fixture: a held-out photo crop (never trained on), degraded with each
     task's training degradation (seeded); each built-in model must beat the degraded input."""
-    from imgrestore.engine import Restorer
-    from imgrestore.evaluation.metrics import psnr
+    from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.imaging import read_image
-    from imgrestore.training.degrade import degrade
+    from imgrestore.ops.degrade import degrade
+    from imgrestore.ops.metrics import psnr
     from imgrestore.zoo.loading import load_model
 
     clean = read_image(Path(__file__).parent.parent / "data" / "builtin"
@@ -93,7 +93,8 @@ def test_builtin_improves_a_degraded_real_photo() -> None:
     for (task, scale), (spec, least) in cases.items():
         degraded = degrade(spec, clean, np.random.default_rng(0))
         loaded = load_model("builtin", task=task, scale=scale if task == "upscale" else None)
-        restorer = Restorer(loaded.net, loaded.spec, scale=scale, device="cpu")
+        restorer = Restorer.from_model(loaded, EngineOptions(device="cpu"))
+        assert restorer.scale == scale
         restored = restorer(np.ascontiguousarray(degraded, dtype=np.float32))
         baseline = degraded
         if scale > 1:  # the degraded input, bicubic-upsampled back to size

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from imgrestore.batch.plan import Job
 from imgrestore.batch.report import FileResult, Report
-from imgrestore.cli.display import BatchDisplay
+from imgrestore.cli._output import BatchDisplay
 
 
 def _display(*, terminal: bool, quiet: bool = False, every: float = 0.05

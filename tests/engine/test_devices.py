@@ -7,7 +7,6 @@ from imgrestore.engine import devices
 from imgrestore.engine.devices import (
     available_ram,
     memory_budget,
-    parse_memory,
     select_device,
     select_precision,
 )
@@ -69,21 +68,6 @@ def test_precision_auto_on_cuda_uses_what_is_declared_safe() -> None:
     expected = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     assert select_precision("auto", gpu, safe=("fp32", "bf16")) == expected
     assert select_precision("fp16", gpu) == "fp16"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("4G", 4 * 1024**3), ("512m", 512 * 1024**2), ("1.5GiB", int(1.5 * 1024**3)),
-     ("2000", 2000), ("3 GB", 3 * 1024**3), (123, 123), (None, None)],
-)
-def test_parse_memory(text, expected) -> None:
-    assert parse_memory(text) == expected
-
-
-@pytest.mark.parametrize("text", ["lots", "4X", "-1G", "0", "1.2.3G"])
-def test_parse_memory_rejects(text: str) -> None:
-    with pytest.raises(UsageError, match="memory size"):
-        parse_memory(text)
 
 
 def test_available_ram_is_plausible() -> None:

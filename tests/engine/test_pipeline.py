@@ -53,7 +53,7 @@ def test_one_bad_job_does_not_stop_the_others(stage: str) -> None:
     results = run_pipeline(range(5), **fns)
     assert [r.ok for r in results] == [True, True, False, True, True]
     bad = results[2]
-    assert bad.stage == stage and isinstance(bad.error, ValueError) and bad.value is None
+    assert isinstance(bad.error, ValueError) and bad.value is None
     assert str(bad.error) == f"{stage} failed for 2"
     assert [r.value for r in results if r.ok] == [0, 1, 3, 4]
 

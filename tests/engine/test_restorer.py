@@ -269,3 +269,28 @@ def test_compile_option_gives_the_same_result() -> None:
     except Exception as error:  # no C++ compiler for inductor on this machine
         pytest.skip(f"torch.compile unavailable here: {type(error).__name__}")
     np.testing.assert_allclose(compiled, eager, atol=1e-5)
+
+
+def test_from_model_takes_the_models_facts_and_the_options() -> None:
+    from imgrestore.engine.options import EngineOptions
+    from imgrestore.zoo.loading import load_model
+
+    loaded = load_model("builtin_enhance")
+    options = EngineOptions.parse(device="cpu", tile="96", tile_overlap=8, max_memory="1G")
+    restorer = Restorer.from_model(loaded, options)
+    assert (restorer.device.type, restorer.precision) == ("cpu", "fp32")
+    assert (restorer.tile, restorer.overlap, restorer.max_memory) == (96, 8, 1024**3)
+    assert restorer.prefers_whole_image and restorer.scale == 1
+    upscaler = Restorer.from_model(load_model("builtin_upscale_x2"), EngineOptions(device="cpu"))
+    image = smooth_image(40, 48)
+    assert upscaler(image).shape == (80, 96, 3)
+
+
+@needs_cuda
+def test_from_model_runs_the_familys_half_precision_on_cuda() -> None:
+    from imgrestore.engine.options import EngineOptions
+    from imgrestore.zoo.loading import load_model
+
+    restorer = Restorer.from_model(load_model("builtin_denoise"), EngineOptions(device="cuda"))
+    assert restorer.precision == "fp16"
+    assert np.isfinite(restorer(smooth_image(64, 64))).all()

@@ -16,7 +16,7 @@ from imgrestore.evaluation.report import EvalReport, ImageScore, ModelInfo
 from imgrestore.evaluation.runner import EvalRequest, evaluate
 from imgrestore.evaluation.synth import parse_spec
 from imgrestore.imaging import read_image
-from imgrestore.training.degrade import degrade
+from imgrestore.ops.degrade import degrade
 
 
 def _noisy_copies(clean: Path, folder: Path) -> Path:
@@ -66,8 +66,9 @@ def test_synthesized_inputs_are_the_training_degradation(photos: Path) -> None:
 
 
 def test_a_model_runs_through_the_engine(photos: Path, tiny_denoiser: Path) -> None:
+    from imgrestore.engine.options import EngineOptions
     from imgrestore.engine.restorer import Restorer
-    from imgrestore.evaluation.metrics import measure
+    from imgrestore.ops.metrics import measure
     from imgrestore.zoo.loading import load_model
 
     spec = parse_spec("gaussian_noise:sigma=25")
@@ -78,7 +79,7 @@ def test_a_model_runs_through_the_engine(photos: Path, tiny_denoiser: Path) -> N
     assert labels == [str(tiny_denoiser), "identity", f"{tiny_denoiser} (2)"]
     loaded = load_model(str(tiny_denoiser))
     clean = read_image(photos / "kite.jpg").pixels
-    restored = Restorer(loaded.net, loaded.spec, device="cpu")(
+    restored = Restorer.from_model(loaded, EngineOptions(device="cpu"))(
         degrade(spec, clean, np.random.default_rng([0, 0])))
     expected = measure(restored, clean, crop_border=2)
     first, ident, second = report.scores

@@ -7,7 +7,7 @@ import pytest
 
 from imgrestore.errors import UsageError
 from imgrestore.evaluation.synth import describe, parse_spec, parse_value, synthesize
-from imgrestore.training.degrade import degrade
+from imgrestore.ops.degrade import degrade
 
 
 def test_inline_syntax() -> None:

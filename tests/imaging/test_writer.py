@@ -357,18 +357,3 @@ def test_tiff_keeps_lossless_compression(inputs, out_dir, dtype, compression: st
     assert written == ("adobe_deflate" if compression == "jpeg" else compression)
     if compression != "jpeg":
         np.testing.assert_array_equal(tifffile.imread(out), samples)
-
-
-def test_a_photo_or_a_folder_is_never_taken_for_a_report(tmp_path) -> None:
-    from imgrestore.imaging.writer import check_report_path
-
-    photo = tmp_path / "photo.jpg"
-    Image.fromarray(rng_image(8, 8, 3)).save(photo)
-    with pytest.raises(UsageError, match="--csv .*photo.jpg: exists and is not a text report"):
-        check_report_path(photo, "--csv")
-    with pytest.raises(UsageError, match="is a folder"):
-        check_report_path(tmp_path, "--json")
-    (tmp_path / "old.json").write_text('{"files": []}')
-    (tmp_path / "empty.csv").touch()
-    for fine in ("new.json", "old.json", "empty.csv"):
-        check_report_path(tmp_path / fine, "--json")

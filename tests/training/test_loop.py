@@ -38,7 +38,7 @@ def test_a_few_iterations_reduce_the_loss(family: str, photos: Path, tmp_path: P
         val={"every": 12}, **extra,
     ))
     losses: list[float] = []
-    result = train(recipe, tmp_path / "run", live=False, on_step=lambda s: losses.append(s.loss))
+    result = train(recipe, tmp_path / "run", on_step=lambda s: losses.append(s.loss))
     assert np.mean(losses[-6:]) < 0.8 * np.mean(losses[:6])
     vals = [r for r in read_log(tmp_path / "run") if r["event"] == "val"]
     assert [r["iteration"] for r in vals] == [0, 12, 24]
@@ -59,19 +59,19 @@ def test_resume_continues_bit_identically(photos: Path, tmp_path: Path) -> None:
         optim={"clip_grad_norm": 0.5}, val={"every": 4},
     ))
     whole: list[StepInfo] = []
-    train(recipe, tmp_path / "whole", live=False, on_step=whole.append)
+    train(recipe, tmp_path / "whole", on_step=whole.append)
     parts: list[StepInfo] = []
-    first = train(recipe, tmp_path / "parts", live=False, on_step=parts.append, stop_at=5)
+    first = train(recipe, tmp_path / "parts", on_step=parts.append, stop_at=5)
     assert first.iterations == 5 and not (tmp_path / "parts" / "imgrestore.json").exists()
     with pytest.raises(UsageError, match="already holds a run; pass --resume"):
-        train(recipe, tmp_path / "parts", live=False)
+        train(recipe, tmp_path / "parts")
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model.safetensors").write_bytes(b"weights trained elsewhere")
     for resume in (False, True):
         with pytest.raises(UsageError, match="already holds a model"):
-            train(recipe, tmp_path / "model", resume=resume, live=False)
+            train(recipe, tmp_path / "model", resume=resume)
     assert (tmp_path / "model" / "model.safetensors").read_bytes() == b"weights trained elsewhere"
-    train(recipe, tmp_path / "parts", resume=True, live=False, on_step=parts.append)
+    train(recipe, tmp_path / "parts", resume=True, on_step=parts.append)
     assert [(s.iteration, s.loss, s.lr) for s in parts] == [
         (s.iteration, s.loss, s.lr) for s in whole]
     a, b = _state(tmp_path / "whole"), _state(tmp_path / "parts")
@@ -90,7 +90,7 @@ def test_paired_data_and_pretrained_start(tmp_path: Path) -> None:
     torch.save({"state_dict": net.state_dict()}, weights)
     recipe = recipe_from_dict(tiny_recipe("mirnet", tmp_path / "pairs", tmp_path / "pairs",
                                           train={"iterations": 2}, val={"every": 0}))
-    result = train(recipe, tmp_path / "run", init_from=str(weights), live=False)
+    result = train(recipe, tmp_path / "run", init_from=str(weights))
     vals = [r for r in read_log(tmp_path / "run") if r["event"] == "val"]
     before = archs.restore(net.eval(), archs.FAMILIES["mirnet"], torch.zeros(1, 3, 8, 8))
     assert result.iterations == 2 and len(vals) == 2 and before.shape == (1, 3, 8, 8)
@@ -98,19 +98,18 @@ def test_paired_data_and_pretrained_start(tmp_path: Path) -> None:
     torch.save(other.state_dict(), weights)
     if not HAS_ZOO:  # the zoo would pick the weights' own network instead
         with pytest.raises(WeightsError, match="do not fit the recipe's network"):
-            train(recipe, tmp_path / "run2", init_from=str(weights), live=False)
+            train(recipe, tmp_path / "run2", init_from=str(weights))
 
 
 def test_setting_errors(photos: Path, tmp_path: Path) -> None:
     base = tiny_recipe("mirnetv2", photos / "train")
     with pytest.raises(UsageError, match="needs a CUDA device"):
         train(recipe_from_dict({**base, "train": {"iterations": 1, "amp": "bf16",
-                                                  "device": "cpu"}}), tmp_path / "a", live=False)
+                                                  "device": "cpu"}}), tmp_path / "a")
     with pytest.raises(UsageError, match="fewer than one batch of 8"):
-        train(recipe_from_dict({**base, "data": {**base["data"], "batch": 8}}), tmp_path / "b",
-              live=False)
+        train(recipe_from_dict({**base, "data": {**base["data"], "batch": 8}}), tmp_path / "b")
     with pytest.raises(UsageError, match="no run length"):
-        train(recipe_from_dict({**base, "train": {}}), tmp_path / "c", live=False)
+        train(recipe_from_dict({**base, "train": {}}), tmp_path / "c")
 
 
 @needs_zoo
@@ -119,7 +118,7 @@ def test_exported_model_loads_and_restores(photos: Path, tmp_path: Path) -> None
 
     recipe = recipe_from_dict(tiny_recipe("mprnet", photos / "train", photos / "val",
                                           train={"iterations": 3}, val={"every": 0}))
-    result = train(recipe, tmp_path / "run", live=False)
+    result = train(recipe, tmp_path / "run")
     assert result.exported
     loaded = load_model(str(tmp_path / "run"))
     assert loaded.spec.family == "mprnet" and loaded.task == "denoise"
@@ -140,6 +139,6 @@ def test_mixed_precision_on_cuda(amp: str, photos: Path, tmp_path: Path) -> None
         train={"iterations": 12, "amp": amp, "device": "cuda"}, val={"every": 0},
     ))
     losses: list[float] = []
-    result = train(recipe, tmp_path / "run", live=False, on_step=lambda s: losses.append(s.loss))
+    result = train(recipe, tmp_path / "run", on_step=lambda s: losses.append(s.loss))
     assert all(np.isfinite(losses)) and np.mean(losses[-4:]) < np.mean(losses[:4])
     assert result.best_psnr is not None and np.isfinite(result.best_psnr)

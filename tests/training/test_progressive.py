@@ -56,7 +56,7 @@ def test_trainer_switches_exactly_at_the_milestones(tmp_path: Path) -> None:
         train={"iterations": 0, "accumulate": 2},
     ))
     seen: list[StepInfo] = []
-    result = train(recipe, tmp_path / "run", live=False, on_step=seen.append)
+    result = train(recipe, tmp_path / "run", on_step=seen.append)
     assert result.iterations == 7
     assert [(s.batch, s.patch) for s in seen] == [(4, 8)] * 3 + [(3, 12)] * 2 + [(2, 16)] * 2
     from imgrestore.training.report import read_log

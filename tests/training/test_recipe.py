@@ -23,12 +23,12 @@ def test_every_official_configuration_has_a_recipe() -> None:
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_recipes_load_and_build(path: Path) -> None:
     from imgrestore import archs
-    from imgrestore.training.loop import network_kwargs
+    from imgrestore.training.setup import network_kwargs
 
     recipe = load_recipe(path)
     assert recipe.name == path.stem
     kwargs = network_kwargs(recipe.model)
-    net_cls = archs.family_class(recipe.model.family)
+    net_cls = archs.family(recipe.model.family).network_class()
     assert net_cls is not None and kwargs
     if recipe.model.configuration:
         assert archs.spec(recipe.model.configuration).family == recipe.model.family

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from .weights import seeded_state
+
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
@@ -82,3 +84,13 @@ def server() -> Iterator[Server]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def derain() -> dict[str, torch.Tensor]:
+    return seeded_state("mprnet_deraining")
+
+
+@pytest.fixture(scope="module")
+def mirnetv2() -> dict[str, torch.Tensor]:
+    return seeded_state("mirnetv2_real_denoising")

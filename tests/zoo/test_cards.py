@@ -7,7 +7,6 @@ import pytest
 from imgrestore.archs import COMPACT_SPECS, SPECS
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.cards import (
-    ACADEMIC_LICENCE,
     BUILTIN_LICENCE,
     CARDS,
     TASKS,
@@ -100,7 +99,7 @@ def test_sources() -> None:
         if c.builtin:
             assert [(s.kind, s.location) for s in c.sources] == [("builtin", c.name)]
             continue
-        assert c.licence == ACADEMIC_LICENCE and c.official
+        assert c.licence == c.arch.descriptor.weights_licence.name and c.official
         assert c.sources
         for s in c.sources:
             assert s.location.startswith("https://")

@@ -1,4 +1,4 @@
-"""Safe reading, container unwrapping, family detection and fit checks."""
+"""Safe reading, container unwrapping and fit checks."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from imgrestore import archs
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.checkpoints import (
     check_config,
-    detect,
-    expected_shapes,
     read_checkpoint,
     save_safetensors,
-    strip_prefix,
 )
 
 from .weights import seeded_state
@@ -57,12 +54,6 @@ def test_params_preferred_over_params_ema(tmp_path: Path, state: dict) -> None:
     ema = {k: v + 1 for k, v in state.items()}
     torch.save({"params_ema": ema, "params": state}, tmp_path / "w.pth")
     assert _same(read_checkpoint(tmp_path / "w.pth"), state)
-
-
-def test_prefix_is_stripped_only_when_every_key_has_it() -> None:
-    t = torch.zeros(1)
-    assert list(strip_prefix({"module.a": t, "b": t})) == ["module.a", "b"]
-    assert list(strip_prefix({"module.a": t, "module.b": t})) == ["a", "b"]
 
 
 def test_safetensors(tmp_path: Path, state: dict) -> None:
@@ -107,36 +98,6 @@ def test_truncated_and_garbage_files(tmp_path: Path, state: dict) -> None:
         read_checkpoint(tmp_path / "odd.pth")
     with pytest.raises(WeightsError, match="no such file"):
         read_checkpoint(tmp_path / "absent.pth")
-
-
-def test_detect_every_released_configuration() -> None:
-    signatures = {}
-    for name in archs.SPECS:
-        shapes = expected_shapes(name)
-        detected = detect(shapes)
-        assert detected is not None and name in detected.configs, name
-        assert dict(detected.kwargs).items() <= dict(archs.SPECS[name].kwargs).items()
-        signatures.setdefault(tuple(shapes.items()), set()).update(detected.configs)
-    # Configurations are told apart exactly as far as their tensors differ.
-    assert sorted(map(sorted, signatures.values())) == sorted([
-        ["mirnet_denoising", "mirnet_enhancement_fivek", "mirnet_enhancement_lol",
-         "mirnet_super_resolution"],
-        ["mirnetv2_defocus_deblurring_dualpixel"],
-        ["mirnetv2_enhancement_fivek", "mirnetv2_enhancement_lol", "mirnetv2_real_denoising",
-         "mirnetv2_super_resolution_x2", "mirnetv2_super_resolution_x3",
-         "mirnetv2_super_resolution_x4"],
-        ["mprnet_deblurring"], ["mprnet_denoising"], ["mprnet_deraining"],
-    ])
-
-
-def test_detect_other_widths() -> None:
-    with torch.device("meta"):
-        net = archs.build("mprnet", n_feat=16, scale_unetfeats=8, scale_orsnetfeats=4,
-                          num_cab=2, reduction=4)
-    detected = detect(net.state_dict())
-    assert detected is not None and detected.configs == ()
-    assert detected.kwargs["n_feat"] == 16 and detected.kwargs["num_cab"] == 2
-    assert detect({"conv.weight": torch.zeros(1, 1)}) is None
 
 
 def test_other_configuration_is_refused_with_what_was_expected(state: dict) -> None:

@@ -52,6 +52,7 @@ def _hf_cache(root: Path, repo_id: str, model: Path, *, corrupt: bool = False) -
 SCRIPT = """
 import json, sys, torch
 from imgrestore import archs
+from imgrestore.cli._errors import exit_code_of
 from imgrestore.errors import WeightsError
 from imgrestore.zoo.loading import load_model
 x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -67,7 +68,7 @@ for ref in ("hf:me/absent", "hf:me/corrupt"):
         load_model(ref)
         out[ref] = "loaded"
     except WeightsError as exc:
-        out[ref] = [str(exc), int(exc.exit_code)]
+        out[ref] = [str(exc), int(exit_code_of(exc))]
 print(json.dumps(out))
 """
 

@@ -2,106 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from imgrestore import archs
+from imgrestore.cli._errors import exit_code_of
 from imgrestore.errors import ExitCode, UsageError, WeightsError
 from imgrestore.testing import keyseeded_state_dict
 from imgrestore.zoo import cache
-from imgrestore.zoo.cards import CARDS, Source
+from imgrestore.zoo.cards import CARDS
 from imgrestore.zoo.loading import (
     LoadedModel,
     builtin_dir,
     builtin_fallback,
-    ensure_cached,
-    import_file,
     load_model,
 )
 from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_model_dir
 
-from .conftest import Server
-from .weights import seeded_state
-
-X = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not a multiple of 8
-
-
-def _reference(config: str, state: dict) -> torch.Tensor:
-    net = archs.create(config)
-    net.load_state_dict(state, strict=True)
-    with torch.no_grad():
-        return archs.restore(net.eval(), archs.spec(config), X)
-
-
-def _output(loaded: LoadedModel) -> torch.Tensor:
-    assert not loaded.net.training
-    with torch.no_grad():
-        return archs.restore(loaded.net, loaded.spec, X)
-
-
-@pytest.fixture(scope="module")
-def derain() -> dict[str, torch.Tensor]:
-    return seeded_state("mprnet_deraining")
-
-
-@pytest.fixture(scope="module")
-def mirnetv2() -> dict[str, torch.Tensor]:
-    return seeded_state("mirnetv2_real_denoising")
-
-
-def _pth(state: dict, container: str | None, prefix: bool) -> bytes:
-    if prefix:
-        state = {"module." + k: v for k, v in state.items()}
-    buffer = io.BytesIO()
-    torch.save({container: state, "epoch": 1} if container else state, buffer)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("name", "container", "prefix"),
-    [
-        ("mprnet_deraining", "state_dict", True),
-        ("mprnet_deraining", "state_dict", False),
-        ("mirnetv2_real_denoising", "params", False),
-        ("mirnetv2_real_denoising", "params_ema", True),
-    ],
-)
-def test_imported_official_checkpoint_gives_the_same_outputs(
-    home: Path, tmp_path: Path, derain: dict, mirnetv2: dict, name: str,
-    container: str, prefix: bool,
-) -> None:
-    state = derain if name.startswith("mprnet") else mirnetv2
-    file = tmp_path / "official.pth"
-    file.write_bytes(_pth(state, container, prefix))
-    before = file.read_bytes()
-    notes: list[str] = []
-    folder = import_file(file, name, notify=notes.append)
-
-    assert file.read_bytes() == before
-    assert folder == cache.model_dir(name)
-    assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
-    meta = json.loads((folder / META_FILE).read_text())
-    assert meta["source"] == {"filename": "official.pth", "trust": "imported",
-                              "sha256": hashlib.sha256(before).hexdigest()}
-    assert meta["sha256"] == cache.sha256_file(folder / WEIGHTS_FILE)
-    assert len(notes) == 1 and "Academic Public License" in notes[0]
-
-    loaded = load_model(name, notify=notes.append)
-    assert loaded.card is CARDS[name] and loaded.spec.name == name
-    assert len(notes) == 1  # the licence is shown once, when the weights arrive
-    assert torch.equal(_output(loaded), _reference(name, state))
+from .weights import X, official_pth, output_of, reference_output
 
 
 def test_model_that_must_be_imported_says_how(home: Path) -> None:
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
-    assert err.value.exit_code == ExitCode.WEIGHTS_UNAVAILABLE
+    assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("mprnet_deblurring: weights not downloaded; get "
@@ -139,61 +66,14 @@ def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable:
     assert not cache.models_dir().exists()
 
 
-def _served_card(server: Server, body: bytes, sha256: str | None):
-    server.files["/real_denoising.pth"] = body
-    source = Source("github_release", f"{server.url}/real_denoising.pth",
-                    "real_denoising.pth", sha256)
-    return replace(CARDS["mirnetv2_real_denoising"], sources=(source,))
-
-
-@pytest.mark.parametrize("pinned", [True, False])
-def test_download_checks_converts_and_caches(
-    home: Path, server: Server, mirnetv2: dict, pinned: bool
-) -> None:
-    body = _pth(mirnetv2, "params", False)
-    digest = hashlib.sha256(body).hexdigest()
-    card = _served_card(server, body, digest if pinned else None)
-    notes: list[str] = []
-    folder = ensure_cached(card, notify=notes.append, progress=False)
-    assert sorted(p.name for p in folder.iterdir()) == [META_FILE, WEIGHTS_FILE]
-    assert [p.name for p in cache.models_dir().iterdir()] == [card.name]
-    source = json.loads((folder / META_FILE).read_text())["source"]
-    assert source == {"url": card.sources[0].location, "filename": "real_denoising.pth",
-                      "sha256": digest, "trust": "pinned" if pinned else "first-use"}
-    assert len(notes) == 1 and "non-commercial" in notes[0]
-
-    assert ensure_cached(card, notify=notes.append) == folder
-    assert len(server.requests) == 1 and len(notes) == 1
-    loaded = load_model(task="denoise", notify=notes.append)  # the default, now cached
-    assert torch.equal(_output(loaded), _reference(card.config, mirnetv2))
-
-
-@pytest.mark.parametrize(("truncate", "pinned"), [(False, True), (True, True), (True, False)])
-def test_bad_download_is_reported_and_not_kept(
-    home: Path, server: Server, mirnetv2: dict, truncate: bool, pinned: bool
-) -> None:
-    body = _pth(mirnetv2, "params", False)
-    digest = hashlib.sha256(body).hexdigest() if truncate else "1" * 64
-    card = _served_card(server, body, digest if pinned else None)
-    if truncate:
-        server.truncate.add("/real_denoising.pth")
-    with pytest.raises(WeightsError) as err:
-        ensure_cached(card, notify=print, progress=False)
-    message = str(err.value)
-    assert message.startswith(card.sources[0].location)
-    assert ("corrupt or truncated download" if pinned else "truncated or corrupt") in message
-    assert "to retry: imgrestore models download mirnetv2_real_denoising" in message
-    assert list(cache.models_dir().iterdir()) == []
-
-
 def test_weights_file_is_matched_to_a_card(home: Path, tmp_path: Path, mirnetv2: dict) -> None:
     file = tmp_path / "sr_x4.pth"
-    file.write_bytes(_pth(mirnetv2, "params", False))
+    file.write_bytes(official_pth(mirnetv2, "params", False))
     loaded = load_model(task="upscale", scale=4, weights=file)
     assert loaded.card is CARDS["mirnetv2_super_resolution_x4"]
     assert (loaded.scale, loaded.spec.pre_upsample) == (4, True)
     assert loaded.source == str(file)
-    assert torch.equal(_output(loaded), _reference("mirnetv2_real_denoising", mirnetv2))
+    assert torch.equal(output_of(loaded), reference_output("mirnetv2_real_denoising", mirnetv2))
 
     assert load_model(str(file)).card is CARDS["mirnetv2_real_denoising"]
     with pytest.raises(UsageError, match="scales x2, not x4"):
@@ -217,7 +97,7 @@ def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> No
         reference.load_state_dict(state)
         with torch.no_grad():
             expected = archs.restore(reference.eval(), archs.FAMILIES["mprnet"], X)
-        assert torch.equal(_output(loaded), expected)
+        assert torch.equal(output_of(loaded), expected)
     with pytest.raises(UsageError, match="tiny is a denoise model, not deblur"):
         load_model(str(run), task="deblur")
 
@@ -226,7 +106,7 @@ def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> No
         load_model(str(run))
 
 
-def test_unknown_reference(home: Path) -> None:
+def test_unknownreference_output(home: Path) -> None:
     with pytest.raises(WeightsError, match="no-such-model: no such model, file or folder"):
         load_model("no-such-model")
     with pytest.raises(UsageError):
@@ -274,3 +154,39 @@ def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
         load_model("builtin")
     with pytest.raises(WeightsError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
+
+
+def _on_meta(config: str, **extra: object) -> LoadedModel:
+    """A loaded model whose network lives on the meta device (no memory, no weights)."""
+    with torch.device("meta"):
+        net = archs.create(config)
+    meta = ModelMeta(family=archs.spec(config).family, configuration=config, extra=extra)
+    return LoadedModel(net, archs.spec(config), None, meta, 1, False, "meta")
+
+
+@pytest.mark.parametrize("config", ["mprnet_deblurring", "mirnet_denoising",
+                                    "mirnetv2_real_denoising", "mirnetv2_compact"])
+def test_auto_precision_is_the_familys_safe_half_on_cuda(config: str) -> None:
+    from imgrestore.engine.devices import select_precision
+
+    loaded = _on_meta(config)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert loaded.safe_precisions("cuda") == ("fp32", "fp16")
+    assert select_precision("auto", cuda, loaded.safe_precisions("cuda")) == "fp16"
+    assert select_precision("auto", cpu, loaded.safe_precisions("cpu")) == "fp32"
+    assert loaded.safe_precisions("mps") == ("fp32",)
+
+
+def test_a_models_own_fp16_measurement_is_read() -> None:
+    from imgrestore.engine.devices import select_precision
+
+    cuda = torch.device("cuda")
+    unsafe = _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=31.5)
+    assert select_precision("auto", cuda, unsafe.safe_precisions("cuda")) == "fp32"
+    assert _on_meta("mirnetv2_compact", fp16_psnr_vs_fp32=89.4).safe_precisions("cuda") == (
+        "fp32", "fp16")
+    for c in CARDS.values():  # the built-ins measured theirs when they shipped
+        if c.builtin:
+            loaded = load_model(c.name)
+            assert loaded.meta.extra["fp16_psnr_vs_fp32"] >= 50
+            assert loaded.safe_precisions("cuda") == ("fp32", "fp16")

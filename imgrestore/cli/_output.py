@@ -1,18 +1,25 @@
-"""Everything the task commands show: progress, per-file lines, the summary.
+"""Everything the CLI shows, in one place: the consoles, plain lines, notices, errors,
+JSON, and the live displays of batches and training runs.
 
-All of it goes to stderr (stdout may carry an image or a JSON report). On a terminal
-there is a progress bar for files and one for the tiles of a large image; without one
-(pipes, CI) each file gets one plain line. ``NO_COLOR`` is honoured by Rich.
+Library code never prints: it raises, or reports through the callbacks these displays
+implement (:class:`imgrestore.batch.run.Events`, ``notify``, ``on_event``). Plain lines
+for scripts go to stdout with :func:`echo` and :func:`write_json`; everything for people
+(progress, notices, errors, summaries) goes to stderr, because stdout may carry an image
+or a report. On a terminal there are progress bars; without one (pipes, CI) each file gets
+one plain line. ``NO_COLOR`` is honoured by Rich.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -24,6 +31,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -44,7 +52,39 @@ PLAIN_EVERY = 30.0
 
 
 def stderr_console() -> Console:
+    """The console for people: progress, notices, errors, tables beside a report."""
     return Console(stderr=True, highlight=False)
+
+
+def stdout_console() -> Console:
+    """The console for tables on stdout (``info``, ``eval``)."""
+    return Console(highlight=False)
+
+
+def echo(text: object) -> None:
+    """One plain line on stdout, for scripts (a path, a URL, a table row)."""
+    click.echo(str(text))
+
+
+def note(text: str) -> None:
+    """One plain line on stderr (what a command did, a hint)."""
+    click.echo(text, err=True)
+
+
+def notice(message: str) -> None:
+    """A dim line on stderr: a library notice (licence on first download, fallbacks)."""
+    stderr_console().print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """One red line on stderr: ``error: <message>``."""
+    stderr_console().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
+
+
+def write_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (``--json -``, ``--json`` listings)."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 class _EtaColumn(ProgressColumn):
@@ -159,6 +199,11 @@ class BatchDisplay:
         self.console.print(markup, soft_wrap=True)
         self._last_line = time.monotonic()
 
+    def unexpected(self, job: Job, error: BaseException) -> None:
+        """An error that is not the project's (a bug): its traceback with ``--verbose``."""
+        if self.verbose:
+            traceback.print_exception(error, file=sys.stderr)
+
     # --- output -----------------------------------------------------------------------
 
     def _line(self, result: FileResult) -> None:
@@ -170,7 +215,7 @@ class BatchDisplay:
         style = _STYLE[result.status]
         where = f" -> {escape(result.output)}" if result.output else ""
         said = ((result.error,) if result.error else ()) + result.notes
-        extra = f" ({escape('; '.join(said))})" if said else ""
+        extra = escape(aside("; ".join(said))) if said else ""
         timing = f" {result.seconds:.1f}s" if result.status == "done" else ""
         self._print(
             f"[{style}]{result.status}[/{style}] {escape(result.input)}{where}{timing}{extra}"
@@ -218,6 +263,12 @@ class _Ticker(threading.Thread):
         self.join()
 
 
+def aside(text: str) -> str:
+    """`` (text)`` after a line, or ``: text`` when the text has parentheses of its own
+    (never two levels of them)."""
+    return f": {text}" if "(" in text or ")" in text else f" ({text})"
+
+
 def show_fallbacks(console: Console, fallbacks: Sequence[Fallback], *,
                    verbose: bool = False) -> None:
     """One warning line per built-in model standing in (``-v``: the failed URL, why,
@@ -233,11 +284,47 @@ def show_fallbacks(console: Console, fallbacks: Sequence[Fallback], *,
                 console.print(f"  {escape(line)}", soft_wrap=True)
 
 
-def print_error(message: str) -> None:
-    """One red line on stderr."""
-    console = stderr_console()
-    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
+class TrainDisplay:
+    """The live line of ``imgrestore train``: progress, speed, loss, learning rate, PSNR.
 
+    Implements the ``on_event`` callback of :func:`imgrestore.training.loop.train`.
+    """
 
-def is_stdout_terminal() -> bool:
-    return sys.stdout.isatty()
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[figures]}"),
+            console=stderr_console(),
+        )
+        self._task: TaskID | None = None
+        self._figures: dict[str, str] = {}
+        self._start: tuple[float, int] = (0.0, 0)
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        import time
+
+        if event == "start":
+            self._start = (time.perf_counter(), fields["iteration"])
+            if self._task is None:
+                self._progress.start()
+                self._task = self._progress.add_task(
+                    "train", total=fields["total"], completed=fields["iteration"], speed="",
+                    figures="",
+                )
+        elif event == "train":
+            self._figures["loss"] = f"loss {fields['loss']:.4g}"
+            self._figures["lr"] = f"lr {fields['lr']:.3g}"
+        elif event == "val":
+            self._figures["psnr"] = f"PSNR {fields['psnr']:.2f} dB"
+        step = fields.get("iteration")
+        if self._task is not None and step is not None:
+            elapsed = time.perf_counter() - self._start[0]
+            rate = (step - self._start[1]) / elapsed if elapsed > 0 else 0.0
+            self._progress.update(self._task, completed=step, speed=f"{rate:.2f} it/s",
+                                  figures="  ".join(self._figures.values()))
+        if event == "end":
+            self.close()
+
+    def close(self) -> None:
+        self._progress.stop()  # idempotent

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imgrestore.training.degrade import (
+from imgrestore.ops.degrade import (
     DEFAULTS,
     check_spec,
     degrade,
@@ -11,8 +11,7 @@ from imgrestore.training.degrade import (
     output_scale,
     trajectory_kernel,
 )
-
-from ._tiny import photo
+from tests.training._tiny import photo
 
 CLEAN = photo(3, (48, 40)).astype(np.float32) / 255
 

@@ -7,7 +7,7 @@ import pytest
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from imgrestore.evaluation.metrics import measure, prepare, psnr, ssim
+from imgrestore.ops.metrics import measure, prepare, psnr, ssim
 
 
 def _pair(seed: int = 0, shape: tuple[int, int, int] = (40, 52, 3)) -> tuple[np.ndarray, ...]:

@@ -1,0 +1,75 @@
+"""Writing files without losing one: atomic replacement and report-path checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgrestore.errors import ImageError, UsageError
+from imgrestore.files import atomic_write, check_report_path, replacing
+from imgrestore.imaging.formats import format_available
+
+
+def test_atomic_write_replaces_or_leaves_the_old_file(tmp_path: Path, monkeypatch) -> None:
+    dest = tmp_path / "deep" / "report.json"
+    atomic_write(dest, b"one")
+    atomic_write(dest, b"two")
+    assert dest.read_bytes() == b"two"
+    assert oct(dest.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(ImageError, match="No space left on device"):
+        atomic_write(dest, b"three")
+    assert dest.read_bytes() == b"two" and os.listdir(dest.parent) == ["report.json"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_replacing_gives_a_path_that_replaces_on_success_only(tmp_path: Path) -> None:
+    dest = tmp_path / "model.safetensors"
+    dest.write_bytes(b"old")
+    with pytest.raises(RuntimeError), replacing(dest) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert dest.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.safetensors"]
+    with replacing(dest) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".model.safetensors.")
+        tmp.write_bytes(b"new")
+    assert dest.read_bytes() == b"new" and os.listdir(tmp_path) == ["model.safetensors"]
+
+
+def test_a_photo_or_a_folder_is_never_taken_for_a_report(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8) + 90).save(photo)
+    with pytest.raises(UsageError, match="--csv .*photo.jpg: exists and is not a text report"):
+        check_report_path(photo, "--csv")
+    with pytest.raises(UsageError, match="is a folder"):
+        check_report_path(tmp_path, "--json")
+    (tmp_path / "old.json").write_text('{"files": ["café"]}', encoding="utf-8")
+    (tmp_path / "empty.csv").touch()
+    (tmp_path / "cut.csv").write_bytes(("x" * 4095 + "é").encode("utf-8"))  # é cut at 4096
+    for fine in ("new.json", "old.json", "empty.csv", "cut.csv"):
+        check_report_path(tmp_path / fine, "--json")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF", "WEBP", "GIF", "BMP", "JPEG"])
+@pytest.mark.parametrize("size", [(1, 1), (300, 300)])
+def test_no_image_format_passes_for_text(tmp_path: Path, fmt: str, size: tuple[int, int]) -> None:
+    if not format_available(fmt):
+        pytest.skip(f"{fmt} not available")
+    path = tmp_path / f"image.{fmt.lower()}"
+    pixels = np.random.default_rng(0).integers(1, 255, (*size, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, fmt)
+    with pytest.raises(UsageError, match="not a text report"):
+        check_report_path(path, "--json")
