@@ -14,8 +14,9 @@ Sections (``--only`` picks some; all by default):
   With ``--big-width N`` the network is a narrow copy of ``--big-config`` (n_feat N) whose
   tiles are planned with the real configuration's memory estimate (same tile size); the
   figure then covers every image-sized buffer but a narrow network's forward.
-* ``memory``: forward memory per pixel (peak RSS minus RSS before the forward, at
-  ``--memory-sizes``), the figures behind the descriptors' ``bytes_per_pixel``.
+* ``memory``: forward memory per pixel of the engine's forward (peak RSS minus RSS before
+  it, allocator set up, at ``--memory-sizes``) per backend and precision, and the slope
+  between the sizes: the figures behind the families' ``bytes_per_pixel``.
 * ``gpu``: only where CUDA is present: time, peak GPU memory and PSNR against fp32 for
   each precision.
 
@@ -83,6 +84,16 @@ def _child(case: dict) -> dict:
     torch.set_num_threads(case["threads"])
     net, spec = _network(case)
     image = _image(case["height"], case["width_px"], spec.in_channels)
+    if case["mode"] == "forward":  # one forward through the engine, as the planner sees it
+        restorer = Restorer(net, spec, device="cpu", tile=0, backend=case["backend"],
+                            precision=case["precision"], cache_dir=case["cache"])
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
+        if case.get("warm"):
+            restorer.forward(x)
+            return {"rss_before": 0}
+        before = _rss_now()
+        restorer.forward(x)
+        return {"rss_before": before}
     before = _rss_now()
     result: dict = {"rss_before": before}
     if case["mode"] == "plain":
@@ -95,7 +106,8 @@ def _child(case: dict) -> dict:
     tiles = []
     per_px = forward_bytes_per_pixel(archs.spec(case["config"]))
     restorer = Restorer(net, spec, device="cpu", tile=case["tile"], overlap=case["overlap"],
-                        max_memory=case.get("max_memory"), bytes_per_pixel=per_px)
+                        max_memory=case.get("max_memory"), bytes_per_pixel=per_px,
+                        backend=case.get("backend", "auto"))
     result["tile"] = restorer.plan_tile(case["height"], case["width_px"])
     start = time.perf_counter()
     restorer(image, progress=lambda done, total: tiles.append(total))
@@ -191,17 +203,31 @@ def _big(args: argparse.Namespace) -> None:
 
 
 def _memory(args: argparse.Namespace) -> None:
+    """Peak RSS minus RSS before one engine forward (allocator set up, model ready), per
+    size; the per-pixel slope between the sizes leaves out what does not grow with the
+    image (a compiled model's own copy of the weights)."""
+    import tempfile
+
     print(f"\n== memory: forward bytes per pixel (peak RSS - RSS before), sizes "
-          f"{args.memory_sizes} ==")
+          f"{args.memory_sizes}, engine forward with the allocator set up ==")
+    cache = tempfile.mkdtemp(prefix="imgrestore-memory-")
     for config in args.configs:
-        cells = []
-        for size in args.memory_sizes:
-            r = _run(dict(config=config, height=size, width_px=size, threads=args.threads,
-                          mode="plain"))
-            used = r["peak_gib"] * GIB - r["rss_before"]
-            cells.append(f"{size}²: {used / size**2:7.0f} B/px ({r['peak_gib']:.2f} GiB peak)")
-        print(f"{config:26} " + "   ".join(cells))
-        sys.stdout.flush()
+        for backend in args.memory_backends:
+            for precision in args.memory_precisions:
+                base = dict(config=config, threads=args.threads, mode="forward",
+                            backend=backend, precision=precision, cache=cache)
+                used = []
+                for size in args.memory_sizes:
+                    case = dict(base, height=size, width_px=size)
+                    if backend == "openvino":  # convert and compile first, elsewhere
+                        _run({**case, "warm": True})
+                    r = _run(case)
+                    used.append((size * size, r["peak_gib"] * GIB - r["rss_before"]))
+                cells = "   ".join(f"{int(px ** 0.5)}²: {b / px:6.0f} B/px" for px, b in used)
+                (p0, b0), (p1, b1) = used[0], used[-1]
+                slope = (b1 - b0) / (p1 - p0) if p1 > p0 else b0 / p0
+                print(f"{config:24} {backend:8} {precision:4}  {cells}   slope {slope:6.0f} B/px",
+                      flush=True)
 
 
 def _gpu(args: argparse.Namespace) -> None:
@@ -234,7 +260,9 @@ def main() -> None:
     parser.add_argument("--big-mp", type=float, default=24.0)
     parser.add_argument("--big-config", default="mirnetv2_real_denoising")
     parser.add_argument("--big-width", type=int, default=0, help="narrow n_feat (0: real)")
-    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[256, 384])
+    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--memory-backends", nargs="+", default=["torch", "openvino"])
+    parser.add_argument("--memory-precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--gpu-child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -24,15 +24,22 @@ def _task(c) -> str:
     return task + (" **default**" if c.default else "")
 
 
-def _weights(c) -> str:
-    s = c.sources[0]
+def _source(s) -> str:
     if s.kind == "builtin":
         return f"in the package (`imgrestore/zoo/builtin/{s.location}`)"
     if s.kind == "github_release":
-        return f"[GitHub release]({s.location}) (automatic)"
+        return f"[GitHub release]({s.location})"
     if s.kind == "hf":
-        return f"[Hugging Face](https://huggingface.co/{s.location}) (automatic)"
-    return f"[Google Drive]({s.location}) `{s.filename}` (import)"
+        mirror = f"[Hugging Face mirror](https://huggingface.co/{s.location}) `{s.filename}`"
+        return mirror + ("" if s.verified else " (unverified, opt-in)")
+    return f"[Google Drive]({s.location}) `{s.filename}`"
+
+
+def _weights(c) -> str:
+    text = "; ".join(_source(s) for s in c.sources)
+    if c.builtin:
+        return text
+    return text + (" — sha256 pinned" if c.pinned else " — automatic")
 
 
 def _benchmark(c) -> str:

@@ -7,7 +7,8 @@ same jobs in every process, takes every N-th one (:func:`shard`), runs on this p
 GPU (:func:`device_for_rank`) and gathers the reports on rank 0 (:func:`gather_to_rank0`,
 gloo, no process group needed beforehand). Training (:mod:`imgrestore.training.loop`)
 joins a process group for DistributedDataParallel (:func:`setup`: NCCL on CUDA, gloo on
-the CPU).
+the CPU), in which every rank takes part in validation and checkpoints together
+(:func:`all_gather`).
 
 Importing this module does not import torch.
 """
@@ -35,6 +36,11 @@ def rank_and_world() -> tuple[int, int]:
 def local_rank() -> int:
     """This process's index on its machine (``LOCAL_RANK``; 0 when run alone)."""
     return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def local_world() -> int:
+    """Processes on this machine (``LOCAL_WORLD_SIZE``; the world size when not set)."""
+    return int(os.environ.get("LOCAL_WORLD_SIZE", str(rank_and_world()[1])))
 
 
 def shard(items: Sequence[T], rank: int, world: int) -> list[T]:
@@ -69,12 +75,20 @@ def gather_to_rank0(obj: T) -> list[T] | None:
     if created:
         dist.init_process_group("gloo")
     try:
-        gathered: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(gathered, obj)
+        gathered = _gather_objects(obj)
         return gathered if dist.get_rank() == 0 else None
     finally:
         if created:
             dist.destroy_process_group()
+
+
+def _gather_objects(obj: T) -> list[T]:
+    """Every process's ``obj`` in rank order (the process group must be there)."""
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, obj)
+    return gathered
 
 
 # --- training: a process group for DistributedDataParallel --------------------------------
@@ -88,6 +102,8 @@ class Context:
     world: int
     local_rank: int
     device: torch.device
+    #: Processes on this machine (``LOCAL_WORLD_SIZE``).
+    local_world: int = 1
 
     @property
     def main(self) -> bool:
@@ -129,7 +145,7 @@ def setup(device_name: str) -> Context:
             torch.cuda.set_device(device)
         backend = "nccl" if device.type == "cuda" else "gloo"
         torch.distributed.init_process_group(backend=backend)
-    return Context(rank, world, local_rank(), device)
+    return Context(rank, world, local_rank(), device, local_world())
 
 
 def barrier(ctx: Context) -> None:
@@ -137,6 +153,11 @@ def barrier(ctx: Context) -> None:
         import torch
 
         torch.distributed.barrier()
+
+
+def all_gather(ctx: Context, value: T) -> list[T]:
+    """Every process's ``value`` (picklable), in rank order; every rank must call it."""
+    return _gather_objects(value) if ctx.distributed else [value]
 
 
 def teardown(ctx: Context) -> None:
@@ -148,11 +169,13 @@ def teardown(ctx: Context) -> None:
 
 __all__ = [
     "Context",
+    "all_gather",
     "barrier",
     "choose_device",
     "device_for_rank",
     "gather_to_rank0",
     "local_rank",
+    "local_world",
     "rank_and_world",
     "setup",
     "shard",

@@ -39,9 +39,33 @@ class WeightsError(ImgRestoreError):
     """Weights are missing, corrupt, of the wrong shape, or cannot be fetched."""
 
 
+class DownloadError(WeightsError):
+    """An automatic download of a model's weights failed.
+
+    The message is the one line a user reads; the parts stay available as data, for a
+    notice or a JSON report to show: ``model`` (a card name), ``reason`` (a few words:
+    "connection refused", "Google Drive refused the download: Too many users ..."),
+    ``source`` (the URL or ``hf:`` reference that failed last) and ``refused`` (the host
+    answered but would not hand the file over: a quota, a confirmation page).
+    """
+
+    def __init__(self, message: str, *, model: str = "", reason: str = "", source: str = "",
+                 refused: bool = False) -> None:
+        self.model = model
+        self.reason = reason or message
+        self.source = source
+        self.refused = refused
+        super().__init__(message)
+
+
 class DeviceError(ImgRestoreError):
     """The requested device is unusable, or memory ran out even at the smallest tile."""
 
 
 class UsageError(ImgRestoreError):
     """Options that cannot work together, or an output that would overwrite an input."""
+
+
+class NonFiniteOutputError(ImgRestoreError):
+    """The network gave NaN or infinite values, even recomputed in fp32: that file fails
+    (instead of being written black)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -38,3 +39,15 @@ TASKS = MappingProxyType(
 def chain_suffix(steps: list[tuple[TaskName, int]]) -> str:
     """Suffix for tasks run one after the other, e.g. ``-denoised-x2``."""
     return "".join(TASKS[name].suffix(scale) for name, scale in steps)
+
+
+_OUTPUT_STEM = re.compile(
+    "(?:" + "|".join(re.escape(t.suffix()) for t in TASKS.values() if t.name != "upscale")
+    + r"|-x[2-4])+$"
+)
+
+
+def is_output_name(stem: str) -> bool:
+    """Whether a file stem ends like an output of any task or chain (``photo-denoised``,
+    ``photo-x2``, ``photo-denoised-x2``): folders walked for inputs pass over those."""
+    return _OUTPUT_STEM.search(stem) is not None and not _OUTPUT_STEM.fullmatch(stem)

@@ -11,7 +11,7 @@ from imgrestore.errors import DeviceError
 
 
 def test_alone_and_under_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
         monkeypatch.delenv(var, raising=False)
     assert distributed.rank_and_world() == (0, 1) and distributed.local_rank() == 0
     assert distributed.device_for_rank("auto") == "auto"  # alone: the engine chooses
@@ -19,6 +19,9 @@ def test_alone_and_under_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("LOCAL_RANK", "1")
     assert distributed.rank_and_world() == (3, 4) and distributed.local_rank() == 1
+    assert distributed.local_world() == 4  # torchrun without LOCAL_WORLD_SIZE: one machine
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert distributed.local_world() == 2
     expected = "cuda:1" if torch.cuda.device_count() > 1 else (
         "cuda:0" if torch.cuda.is_available() else "cpu")
     assert distributed.device_for_rank("auto") == expected
@@ -42,5 +45,6 @@ def test_training_device_choice() -> None:
         distributed.choose_device("gpu7")
     ctx = distributed.setup("cpu")
     assert (ctx.main, ctx.distributed) == (True, False)
+    assert distributed.all_gather(ctx, {"bad": [3]}) == [{"bad": [3]}]  # alone: no group
     distributed.barrier(ctx)
     distributed.teardown(ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,78 @@ def test_every_written_file_gets_the_same_mode(tmp_path: Path) -> None:
     atomic_write(tmp_path / "imgrestore.json", b"{}\n")
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes == {"model.safetensors": 0o666 & ~mask, "imgrestore.json": 0o666 & ~mask}
+
+
+# ---------------------------------------------------------------- only regular files
+
+
+def _special_targets(tmp_path):
+    """A FIFO, a symbolic link to a file, and a character device, each as a target."""
+    from .specialfiles import fifo, null_device
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.json"
+    os.symlink(victim.name, link)
+    return {"fifo": fifo(tmp_path / "pipe.json"), "symlink": link,
+            "device": null_device(tmp_path)}, victim
+
+
+def test_reports_never_go_to_a_fifo_a_link_or_a_device(tmp_path) -> None:
+    from .specialfiles import returns
+
+    targets, victim = _special_targets(tmp_path)
+    for kind, target in targets.items():
+        with pytest.raises(UsageError, match=r"--json .*: is a .*, not a regular file; refused"):
+            returns(check_report_path, target, "--json", unblock=target if kind == "fifo" else None)
+        assert os.path.lexists(target)
+    assert stat.S_ISFIFO(os.lstat(targets["fifo"]).st_mode)
+    assert os.path.islink(targets["symlink"]) and victim.read_text() == "keep me"
+    assert stat.S_ISCHR(os.lstat(targets["device"]).st_mode)
+
+
+def test_atomic_write_replaces_regular_files_only(tmp_path) -> None:
+    targets, victim = _special_targets(tmp_path)
+    (tmp_path / "folder.json").mkdir()
+    targets["folder"] = tmp_path / "folder.json"
+    for target in targets.values():
+        with pytest.raises(ImageError, match="not a regular file; refused"):
+            atomic_write(target, b"{}")
+    assert stat.S_ISFIFO(os.lstat(targets["fifo"]).st_mode)
+    assert os.path.islink(targets["symlink"]) and victim.read_text() == "keep me"
+    assert stat.S_ISCHR(os.lstat(targets["device"]).st_mode)
+    assert not list(tmp_path.glob(".*.part"))
+    atomic_write(tmp_path / "victim.txt", b"replaced")  # a regular file is replaced
+    assert victim.read_bytes() == b"replaced"
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_stale_part_files_of_ours_are_removed_and_nothing_else(tmp_path) -> None:
+    import time
+
+    from imgrestore.files import _HOST, remove_stale_parts
+
+    dest = tmp_path / "photo-denoised.jpg"
+    dead = tmp_path / f".photo-denoised.jpg.{_dead_pid()}-{_HOST}-abcd1234.part"
+    writing = tmp_path / f".photo-denoised.jpg.{os.getpid()}-{_HOST}-efgh5678.part"
+    elsewhere = tmp_path / f".photo-denoised.jpg.{_dead_pid()}-ffffff-ijkl9012.part"
+    old = tmp_path / ".photo-denoised.jpg.x9y8z7w6.part"  # an older imgrestore's name
+    other = [tmp_path / ".photo-denoised.jpg.notes", tmp_path / ".other.jpg.1-2-3.part"]
+    for path in (dead, writing, elsewhere, old, *other):
+        path.write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+
+    removed = remove_stale_parts(dest)
+
+    assert sorted(removed) == sorted([dead, old])
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {writing.name, elsewhere.name, *(p.name for p in other)}

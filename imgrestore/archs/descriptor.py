@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 Precision = Literal["fp32", "fp16", "bf16"]
 Layout = Literal["channels_last", "contiguous"]
+Backend = Literal["torch", "openvino"]
 #: How a configuration with scales other than 1 makes a larger image: ``pre_upsample``,
 #: the network keeps the size and takes the input bicubic-upsampled to the output size
 #: (all of MPRNet, MIRNet and MIRNet-v2). The only rule the engine implements today.
@@ -138,6 +139,9 @@ class DeviceHints:
     #: by ``tests/archs/test_precision.py``); ``precision='auto'`` picks the fastest of
     #: them that the engine uses on this device. fp32 is always safe.
     safe_precisions: tuple[Precision, ...] = ()
+    #: Runtimes for ``backend='auto'``, fastest first (``torch``, ``openvino``), from
+    #: ``benchmarks/official.py``; the first one installed and usable here is taken.
+    backends: tuple[Backend, ...] = ("torch",)
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,12 @@ class Licence:
     url: str
 
 
+#: The CPU backends of every family so far, fastest first: OpenVINO ran 0.4-0.65x the time of
+#: eager PyTorch at fp32 (equal to 1e-5) and 0.1-0.25x in bf16 (benchmarks/official.py,
+#: docs/performance.md). No family declares a low precision for the CPU's ``auto``: bf16
+#: measures 50+ dB against fp32 on real photos, but the default stays exact (to 1e-5);
+#: ``--precision bf16`` opts in.
+CPU_BACKENDS: tuple[Backend, ...] = ("openvino", "torch")
 #: Device hints where a family says nothing: channels-last (tensor cores), fp32 only.
 DEFAULT_HINTS = DeviceHints()
 
@@ -248,6 +258,8 @@ __all__ = [
     "HALF_MIN_PSNR",
     "Argument",
     "ArgumentError",
+    "Backend",
+    "CPU_BACKENDS",
     "CheckpointFormat",
     "Configuration",
     "DeviceHints",

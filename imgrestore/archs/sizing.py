@@ -8,24 +8,32 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+def pad_to_multiple(x: torch.Tensor, multiple: int, margin: int = 0) -> torch.Tensor:
     """Reflect-pad ``x`` (N, C, H, W) at the bottom and right to multiples of ``multiple``.
 
-    Like the official demos: no padding when a side is already a multiple. Sides too
-    short for one reflection (pad >= size) are reflected repeatedly; a side of one
-    pixel is replicated.
+    Like the official demos: no padding when a side is already a multiple. With
+    ``margin``, every side first gets ``margin`` reflected pixels (see :func:`reflect_pad`).
     """
+    if margin:
+        x = reflect_pad(x, margin, margin, margin, margin)
     h, w = x.shape[-2:]
-    pad_h, pad_w = (-h) % multiple, (-w) % multiple
-    while pad_h or pad_w:
+    return reflect_pad(x, 0, (-h) % multiple, 0, (-w) % multiple)
+
+
+def reflect_pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
+    """Reflect-pad ``x`` (N, C, H, W) by the given number of pixels on each side.
+
+    Sides too short for one reflection (pad >= size) are reflected repeatedly; a side of
+    one pixel is replicated.
+    """
+    pads = [left, right, top, bottom]
+    while any(pads):
         h, w = x.shape[-2:]
-        step_h = min(pad_h, h - 1)
-        step_w = min(pad_w, w - 1)
-        if (pad_h and step_h == 0) or (pad_w and step_w == 0):
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-            break
-        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")
-        pad_h, pad_w = pad_h - step_h, pad_w - step_w
+        step = [min(p, size - 1) for p, size in zip(pads, (w, w, h, h), strict=True)]
+        if any(p and not s for p, s in zip(pads, step, strict=True)):
+            return F.pad(x, tuple(pads), mode="replicate")
+        x = F.pad(x, tuple(step), mode="reflect")
+        pads = [p - s for p, s in zip(pads, step, strict=True)]
     return x
 
 

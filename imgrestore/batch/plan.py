@@ -7,21 +7,20 @@ almost nothing.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from imgrestore.batch.expand import expand, image_format, once_each
 from imgrestore.errors import UsageError
+from imgrestore.imaging.complete import output_state
 from imgrestore.imaging.formats import (
     CANONICAL_SUFFIX,
-    IMAGE_SUFFIXES,
     RAW_SUFFIXES,
     SUFFIX_FORMAT,
     normalize_format,
-    sniff_format,
 )
 
 STDIO = "-"
@@ -29,6 +28,8 @@ STDIO = "-"
 JobState = Literal["todo", "skip", "fail"]
 #: Why a job whose output is already there is skipped.
 OUTPUT_EXISTS = "output exists; --overwrite redoes it"
+#: The note of a job whose earlier output was empty or cut short.
+INCOMPLETE_OUTPUT = "the existing output was incomplete (empty or cut short): redone"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Job:
     reason: str | None = None
     #: The right view of a dual-pixel pair (``source`` is the left one).
     partner: Path | None = None
+    #: Something to say on the job's line (e.g. an incomplete earlier output redone).
+    note: str | None = None
 
     @property
     def name(self) -> str:
@@ -62,18 +65,6 @@ class Plan:
         return [j for j in self.jobs if j.state == "todo"]
 
 
-def _image_format(path: Path) -> str | None:
-    """Canonical format of ``path`` by content (``RAW`` for camera files), or None."""
-    try:
-        with path.open("rb") as f:
-            kind = sniff_format(f.read(64))
-    except OSError:
-        return None
-    if kind == "TIFF" and path.suffix.lower() in RAW_SUFFIXES:
-        return "RAW"
-    return kind
-
-
 def output_suffix_for(source: Path, format: str | None) -> str:
     """The suffix an output of ``source`` gets: ``--format``'s, else the input's own.
 
@@ -82,62 +73,12 @@ def output_suffix_for(source: Path, format: str | None) -> str:
     """
     if format is not None:
         return CANONICAL_SUFFIX[format]
-    kind = _image_format(source)
+    kind = image_format(source)
     if kind == "RAW" or source.suffix.lower() in RAW_SUFFIXES:
         return CANONICAL_SUFFIX["TIFF"]
     if kind is None or SUFFIX_FORMAT.get(source.suffix.lower()) == kind:
         return source.suffix
     return CANONICAL_SUFFIX.get(kind, source.suffix)
-
-
-def _looks_like_our_output(path: Path, suffix: str) -> bool:
-    return path.stem.endswith(suffix)
-
-
-def _expand(
-    inputs: Sequence[str], recursive: bool, suffix: str
-) -> tuple[list[tuple[Path, Path | None]], list[Path], list[Job]]:
-    """Files to process as (file, folder it was found in), ignored files, failed inputs."""
-    found: list[tuple[Path, Path | None]] = []
-    ignored: list[Path] = []
-    failed: list[Job] = []
-    for text in inputs:
-        path = Path(text)
-        if path.is_dir():
-            walker = sorted(path.rglob("*") if recursive else path.iterdir())
-            for child in walker:
-                if not child.is_file() or child.name.startswith("."):
-                    continue
-                if _looks_like_our_output(child, suffix):
-                    continue  # an earlier run's output beside its input
-                known = child.suffix.lower() in IMAGE_SUFFIXES
-                if known or _image_format(child) is not None:
-                    found.append((child, path))
-                else:
-                    ignored.append(child)
-        elif path.exists():
-            found.append((path, None))
-        elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=recursive))
-            files = [m for m in matches if m.is_file()]
-            if not files:
-                failed.append(Job(path, None, state="fail", reason="no file matches this pattern"))
-            found.extend((m, None) for m in files)
-        else:
-            failed.append(Job(path, None, state="fail", reason="no such file or folder"))
-    return found, ignored, failed
-
-
-def _once_each(found: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
-    """``found`` without repeats: a file named twice, or by name and by its folder, runs once."""
-    seen: set[str] = set()
-    unique = []
-    for src, base in found:
-        key = os.path.abspath(src)
-        if key not in seen:
-            seen.add(key)
-            unique.append((src, base))
-    return unique
 
 
 def plan_jobs(
@@ -173,32 +114,48 @@ def plan_jobs(
         if len(inputs) % 2 or any(Path(i).is_dir() for i in inputs):
             raise UsageError("dual-pixel input is files in pairs: LEFT RIGHT [LEFT RIGHT ...]")
         partners = {Path(a): Path(b) for a, b in zip(inputs[::2], inputs[1::2], strict=True)}
-        found, ignored, jobs = _expand(inputs[::2], False, suffix)
+        expanded = expand(inputs[::2], False, suffix, output)
+        found = expanded.files
     else:
         partners = {}
-        found, ignored, jobs = _expand(inputs, recursive, suffix)
-        found = _once_each(found)
+        expanded = expand(inputs, recursive, suffix, output)
+        found = once_each(expanded.files)
+    single = _single_output(output, list(inputs[::2]) if pairs else list(inputs), found)
     out = Path(output) if output else None
-    single = _is_single_file_output(out, found, list(inputs[::2]) if pairs else list(inputs))
-    if single and out is not None and out.resolve() == found[0][0].resolve():
-        raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
-    if out is not None and not single and out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
     targets = _Targets(found, partners, overwrite)
+    jobs = [Job(r.path, None, state=r.state, reason=r.reason) for r in expanded.refused]
     for src, base in found:
-        dest = out if single else _destination(src, base, out, recursive, suffix, fmt, targets)
-        assert dest is not None
+        dest = single or _destination(src, base, out, recursive, suffix, fmt, targets)
         jobs.append(targets.job(src, dest, fmt))
-    return Plan(jobs, ignored)
+    return Plan(jobs, expanded.ignored)
 
 
-def _is_single_file_output(out: Path | None, found: list[tuple[Path, Path | None]],
-                           named: list[str]) -> bool:
-    """Whether ``-o`` names the one output file of one input file (not a folder)."""
-    return (
-        out is not None and len(found) == 1 and len(named) == 1 and not Path(named[0]).is_dir()
-        and not out.is_dir() and out.suffix != ""
-    )
+def _single_output(
+    output: str | None, named: list[str], found: list[tuple[Path, Path | None]]
+) -> Path | None:
+    """The one output file ``-o`` names, or None when ``-o`` is a folder (or not given).
+
+    ``-o`` names a file when it has a suffix and is not an existing folder; that needs
+    one input file. A file name for several inputs (or a folder) is a usage error, never
+    a folder created under that name.
+    """
+    if output is None:
+        return None
+    out = Path(output)
+    as_folder = out.is_dir() or output.endswith(("/", os.sep)) or out.suffix == ""
+    several = len(named) > 1 or len(found) > 1 or any(Path(n).is_dir() for n in named)
+    if as_folder:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"{out}: exists and is not a folder (several outputs go there)")
+        return None
+    if several:
+        raise UsageError(
+            f"-o {out}: names one file, but the inputs are several files or a folder; "
+            "name a folder for the outputs instead (e.g. -o restored/)"
+        )
+    if found and out.resolve() == found[0][0].resolve():
+        raise UsageError(f"{out}: output would overwrite the input; refused (choose another -o)")
+    return out if found else None
 
 
 def _destination(src: Path, base: Path | None, out: Path | None, recursive: bool,
@@ -237,9 +194,23 @@ class _Targets:
         if key in self.claimed:
             return Job(src, dest, fmt, "fail", f"same output as {self.claimed[key]}; refused")
         self.claimed[key] = src
-        if dest.exists() and not self.overwrite:
-            return Job(src, dest, fmt, "skip", OUTPUT_EXISTS)
-        return Job(src, dest, fmt, partner=self.partners.get(src))
+        return _existing_output(Job(src, dest, fmt, partner=self.partners.get(src)),
+                                self.overwrite)
+
+
+def _existing_output(job: Job, overwrite: bool) -> Job:
+    """``job`` as planned given what already stands at its output path."""
+    assert job.dest is not None
+    state = output_state(job.dest)
+    if state is None:
+        return job
+    if state == "complete":
+        return job if overwrite else replace(job, state="skip", reason=OUTPUT_EXISTS)
+    if state == "incomplete":
+        return replace(job, note=INCOMPLETE_OUTPUT)
+    if overwrite and state.startswith("is not an image"):
+        return job
+    return replace(job, state="fail", reason=f"output {job.dest} {state}")
 
 
 def make_parent(dest: Path) -> None:

@@ -16,7 +16,9 @@ from imgrestore.errors import ExitCode
 if TYPE_CHECKING:
     from imgrestore.zoo.fallback import Fallback
 
-Status = Literal["done", "skipped", "failed", "planned"]
+Status = Literal["done", "skipped", "failed", "planned", "interrupted"]
+#: Every status, in the order reports count them.
+STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "planned", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
-            "summary": {s: counts.get(s, 0) for s in ("done", "skipped", "failed", "planned")},
+            "summary": {s: counts.get(s, 0) for s in STATUSES},
             "files": [
                 {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()}
                 for r in self.results

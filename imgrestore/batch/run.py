@@ -12,21 +12,39 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgrestore import distributed
 from imgrestore.batch.plan import OUTPUT_EXISTS, Job, plan_jobs
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.request import Request, Step
-from imgrestore.batch.stages import Chain, Exists, read_job, restore_job, write_job
+from imgrestore.batch.stages import (
+    STDOUT_NAME,
+    Chain,
+    Exists,
+    check_streams,
+    read_job,
+    restore_job,
+    write_job,
+)
 from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import DeviceError, ImgRestoreError
+
+if TYPE_CHECKING:
+    from imgrestore.zoo.fallback import Fallback
 
 
 class Events(Protocol):
     """What the display is told while a request runs (all calls from one thread at a time)."""
 
     def notice(self, message: str) -> None: ...
+
+    def download(self, what: str, done: int, total: int | None) -> None:
+        """Model weights are downloading: ``done`` of ``total`` bytes (None: unknown)."""
+
+    def fallback(self, fallback: Fallback) -> None:
+        """A built-in model stands in for a task's default (told as soon as it is loaded,
+        before any other notice about it)."""
 
     def start(self, report: Report, todo: int) -> None: ...
 
@@ -40,6 +58,12 @@ class Events(Protocol):
 
 class SilentEvents:
     def notice(self, message: str) -> None:
+        pass
+
+    def download(self, what: str, done: int, total: int | None) -> None:
+        pass
+
+    def fallback(self, fallback: Fallback) -> None:
         pass
 
     def start(self, report: Report, todo: int) -> None:
@@ -84,12 +108,15 @@ def run(request: Request, events: Events | None = None) -> Report:
     todo = distributed.shard(plan.todo, rank, world)
     if request.dry_run:
         for job in todo:
-            _record(report, events, FileResult(job.name, _str(job.dest) or "<stdout>", "planned"))
+            _record(report, events, FileResult(job.name, _str(job.dest) or STDOUT_NAME,
+                                               "planned", notes=(job.note,) if job.note else ()))
         return _finish(report, started, world)
+    check_streams(todo)
+    _remove_stale_parts(plan.jobs)
     if not todo:
         return _finish(report, started, world)
 
-    chain = Chain(request, events.notice)
+    chain = Chain(request, events.notice, events.download, events.fallback)
     report.models = [m.name for m in chain.models]
     report.fallbacks = [m.fallback for m in chain.models if m.fallback is not None]
     report.device = str(chain.restorers[0].device)
@@ -146,8 +173,18 @@ def _process(
     finished = {r.input for r in report.results}
     for job in todo:
         if job.name not in finished:
-            why = "interrupted" if report.interrupted else "not started (--fail-fast)"
-            _record(report, events, FileResult(job.name, _str(job.dest), "skipped", why))
+            why = ("interrupted (Ctrl-C): rerun to resume" if report.interrupted
+                   else "not started: --fail-fast stopped the batch")
+            _record(report, events, FileResult(job.name, _str(job.dest), "interrupted", why))
+
+
+def _remove_stale_parts(jobs: list[Job]) -> None:
+    """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
+    from imgrestore.files import remove_stale_parts
+
+    dests = [job.dest for job in jobs if job.dest is not None]
+    # an image with alpha headed for JPEG is written as PNG
+    remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))
 
 
 def _file_result(outcome: Any, seconds: float, model_name: str, events: Events) -> FileResult:
@@ -157,6 +194,7 @@ def _file_result(outcome: Any, seconds: float, model_name: str, events: Events) 
         return FileResult(job.name, str(outcome.value.output), "skipped", OUTPUT_EXISTS)
     if outcome.ok:
         output, notes = outcome.value
+        notes = tuple(dict.fromkeys(((job.note,) if job.note else ()) + tuple(notes)))
         return FileResult(job.name, output, "done", None, seconds, model_name, notes)
     error = outcome.error
     if not isinstance(error, ImgRestoreError):

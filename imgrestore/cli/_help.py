@@ -46,10 +46,9 @@ class _Argument(TyperArgument):
         return None
 
     def get_usage_pieces(self, ctx: Any) -> list[str]:
-        name = self.metavar or self.name.upper()
-        if self.nargs != 1 and not name.endswith("..."):
-            name += "..."
-        return [name if self.required else f"[{name}]"]
+        name = (self.metavar or self.name.upper()).removesuffix("...")
+        shown = name if self.required else f"[{name}]"  # [MODEL]... as click writes it
+        return [shown + "..." if self.nargs != 1 else shown]
 
 
 class _Option(TyperOption):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
-from imgrestore.cli import _help, compare, eval, info, models, tasks, train
+from imgrestore.cli import _help, compare, data, eval, info, models, tasks, train
 
 app = typer.Typer(
     name="imgrestore",
@@ -26,6 +26,7 @@ app = typer.Typer(
 
 
 app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
 
 
 def _print_version(value: bool) -> None:

@@ -90,13 +90,15 @@ def eval_command(
     seed: Seed = 0, max_pixels: opt.MaxPixels = None, model: Models = None,
     scale: Scale = None, style: Style = None, crop: Crop = 0, quantize: Quantize = False,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, json_path: JsonPath = None, csv_path: CsvPath = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False,
+    json_path: JsonPath = None, csv_path: CsvPath = None,
     per_image: PerImage = False, quiet: opt.Quiet = False,
 ) -> None:
     from imgrestore.cli._output import (
         note,
         show_fallbacks,
+        shown,
         stderr_console,
         stdout_console,
         write_json,
@@ -108,7 +110,7 @@ def eval_command(
 
     engine = EngineOptions.parse(device=device, precision=precision, tile=tile,
                                  tile_overlap=tile_overlap, max_memory=max_memory,
-                                 compile=compile)
+                                 compile=compile, backend=backend)
     if json_path not in (None, "-"):
         check_report_path(json_path, "--json")
     if csv_path is not None:
@@ -124,7 +126,7 @@ def eval_command(
     def on_image(pair, scores) -> None:  # type: ignore[no-untyped-def]
         if not quiet:
             line = ", ".join(f"{s.model} {_db(s.psnr)} dB" for s in scores)
-            err.print(f"[dim]{pair.name}: {line}[/dim]", soft_wrap=True, highlight=False)
+            err.print(shown(f"{pair.name}: {line}", "dim"), soft_wrap=True)
 
     report = evaluate(request, on_image=on_image, notify=note,
                       on_fallback=lambda fallback: show_fallbacks(err, [fallback]))
@@ -146,27 +148,30 @@ def show(report: EvalReport, console: Console, *, per_image: bool = False) -> No
     """The summary table (and optionally one of every image) on ``console``."""
     from rich.table import Table
 
+    from imgrestore.cli._output import printable, shown
+
     what = (f"synthesized {report.synthesize}, seed {report.seed}" if report.synthesize
             else f"degraded {report.degraded}")
     count = len({s.image for s in report.scores})
     title = (f"{report.task}: {count} image{'s' * (count != 1)} of {report.clean}, {what}; "
              f"border crop {report.crop}{', 8-bit' if report.quantize else ''}; "
              f"{report.device} ({report.precision})")
-    console.print(title, soft_wrap=True, markup=False)
+    console.print(printable(title), soft_wrap=True, markup=False)
     columns = ("PSNR dB", "SSIM", "PSNR-Y dB", "SSIM-Y")
     if per_image:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("image", "model", *columns, "seconds"):
             table.add_column(name, justify="left" if name in ("image", "model") else "right")
         for s in report.scores:
-            table.add_row(s.image, s.model, _db(s.psnr), f"{s.ssim:.4f}", _db(s.psnr_y),
-                          f"{s.ssim_y:.4f}", "-" if s.seconds is None else f"{s.seconds:.2f}")
+            table.add_row(shown(s.image), shown(s.model), _db(s.psnr), f"{s.ssim:.4f}",
+                          _db(s.psnr_y), f"{s.ssim_y:.4f}",
+                          "-" if s.seconds is None else f"{s.seconds:.2f}")
         console.print(table)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("model", *columns, "s/MP"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for m in report.summary():
         per_mp = m.seconds_per_megapixel
-        table.add_row(m.model, _db(m.psnr), f"{m.ssim:.4f}", _db(m.psnr_y), f"{m.ssim_y:.4f}",
-                      "-" if per_mp is None else f"{per_mp:.2f}")
+        table.add_row(shown(m.model), _db(m.psnr), f"{m.ssim:.4f}", _db(m.psnr_y),
+                      f"{m.ssim_y:.4f}", "-" if per_mp is None else f"{per_mp:.2f}")
     console.print(table)

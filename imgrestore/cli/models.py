@@ -48,12 +48,14 @@ def _card_row(card: Any) -> dict[str, Any]:
         "builtin": card.builtin,
         "default": card.default,
         "automatic": card.automatic,
+        "sha256": card.sha256,
+        "size": card.size,
         "training_data": card.training_data,
         "benchmark": None if bench is None else
         {"dataset": bench.dataset, "psnr": bench.psnr, "ssim": bench.ssim},
         "sources": [
             {"kind": s.kind, "location": s.location, "filename": s.filename,
-             "sha256": s.sha256}
+             "verified": s.verified}
             for s in card.sources
         ],
     }
@@ -72,54 +74,119 @@ def list_models(
         write_json(rows)
         return
     # Plain aligned columns, never clipped (a rich table ellipsised them below 120 columns).
-    table = [["name", "task", "params", "licence", "cached", "default", "get"]]
+    table = [["name", "aliases", "task", "params", "licence", "cached", "default", "source"]]
     for r in rows:
         task = r["task"] + (f" x{r['scale']}" if r["scale"] > 1 else "")
         task += f" ({r['style']})" if r["style"] else ""
         task += " (dual-pixel)" if r["input"] == "dual_pixel" else ""
         table.append([
-            r["name"], task, f"{r['params'] / 1e6:.1f}M",
+            r["name"], ",".join(r["aliases"]) or "-", task, f"{r['params'] / 1e6:.1f}M",
             "non-commercial" if "non-commercial" in r["licence"] else r["licence"].split()[0],
             "built-in" if r["builtin"] else "yes" if r["cached"] else "",
-            "yes" if r["default"] else "",
-            "-" if r["builtin"] else "auto" if r["automatic"] else "import",
+            "yes" if r["default"] else "", _source_column(r),
         ])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
+_HOSTS = {"github_release": "github", "google_drive": "drive", "hf": "hf"}
+
+
+def _source_column(row: dict[str, Any]) -> str:
+    """Where the weights come from, official first: ``drive+hf?`` (``?``: an unverified
+    mirror, tried on request), ``pinned`` when the card carries a sha256."""
+    if row["builtin"]:
+        return "package"
+    hosts = "+".join(_HOSTS[s["kind"]] + ("" if s["verified"] else "?") for s in row["sources"])
+    return hosts + (" pinned" if row["sha256"] else "")
+
+
 @app.command(cls=_command("imgrestore models download denoise upscale-x4",
+                          "imgrestore models download --task deblur",
+                          "imgrestore models download --all",
                           "imgrestore models download hf:owner/repo"))
 def download(
-    names: Annotated[list[str], typer.Argument(metavar="MODEL...",
-                                               help="Model names, aliases or hf:owner/repo.")],
+    names: Annotated[list[str] | None, typer.Argument(
+        metavar="MODEL...", help="Model names, aliases or hf:owner/repo.",
+        show_default=False)] = None,
+    all_models: Annotated[bool, typer.Option(
+        "--all", help="Every model imgrestore knows.")] = False,
+    task: Annotated[str | None, typer.Option(
+        "--task", metavar="TASK", help="Every model of this task (denoise, deblur, ...).")] = None,
+    unverified: Annotated[bool, typer.Option(
+        "--unverified", help="Also try mirrors no download has confirmed yet "
+        "(IMGRESTORE_UNVERIFIED_MIRRORS=1).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
-    """Download models into the cache (GitHub releases, the Hugging Face Hub).
+    """Download models into the cache ahead of time (Google Drive, GitHub, the Hugging Face Hub).
+
+    Each file is checked before it is kept; a summary says what was fetched, skipped or failed.
     """
-    from imgrestore.errors import ExitCode, ImgRestoreError
-    from imgrestore.zoo import hub
+    from imgrestore.cli._output import stderr_console
+    from imgrestore.cli._progress import DownloadBar
+    from imgrestore.errors import ExitCode, ImgRestoreError, UsageError
+
+    chosen = _chosen(names or [], all_models=all_models, task=task)
+    bar = DownloadBar(stderr_console(), quiet=quiet)
+    rows: list[tuple[str, str, str]] = []
+    for name in chosen:
+        try:
+            status, why, folder = _download_one(name, bar, unverified=unverified or None)
+        except ImgRestoreError as exc:
+            bar.close()
+            error(str(exc))
+            if isinstance(exc, UsageError) or len(chosen) == 1:
+                raise typer.Exit(int(exit_code_of(exc))) from None
+            rows.append((name, "failed", getattr(exc, "reason", None) or str(exc)))
+            continue
+        bar.close()
+        if len(chosen) == 1:
+            echo(f"{name}: {folder}")
+        rows.append((name, status, f"{why}{folder}"))
+    counts = {s: sum(r[1] == s for r in rows) for s in ("fetched", "skipped", "failed")}
+    if len(chosen) > 1:
+        width = max(len(r[0]) for r in rows)
+        for name, status, detail in rows:
+            echo(f"{name.ljust(width)}  {status.ljust(7)}  {detail}")
+        note(", ".join(f"{n} {s}" for s, n in counts.items()))
+    if counts["failed"]:
+        raise typer.Exit(int(ExitCode.WEIGHTS_UNAVAILABLE))
+
+
+def _chosen(names: list[str], *, all_models: bool, task: str | None) -> list[str]:
+    """The models ``models download`` was asked for, in card order, each once."""
+    from imgrestore.errors import UsageError
+    from imgrestore.zoo.cards import CARDS, TASKS
+
+    if not names and not all_models and task is None:
+        raise typer.BadParameter("name models, or use --all or --task TASK", param_hint="NAMES")
+    if task is not None and task not in TASKS:
+        raise typer.BadParameter(f"{task}: choose from {', '.join(TASKS)}", param_hint="--task")
+    chosen = list(names)
+    chosen += [c.name for c in CARDS.values()
+               if (all_models or c.task == task) and c.name not in chosen]
+    if not chosen:
+        raise UsageError("nothing to download")
+    return chosen
+
+
+def _download_one(name: str, bar: Any, *, unverified: bool | None) -> tuple[str, str, Path]:
+    """``(status, why, folder)`` of one model: fetched, or skipped (already cached, built in)."""
+    from imgrestore.zoo import cache, hub
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.install import ensure_cached
+    from imgrestore.zoo.install import ensure_cached, is_cached
     from imgrestore.zoo.loading import builtin_dir
 
-    failed: ImgRestoreError | None = None
-    for name in names:
-        try:
-            if hub.is_hub_ref(name):
-                folder = hub.fetch(name)
-            elif (c := card(name)).builtin:
-                folder = builtin_dir(c)  # ships with imgrestore: nothing to download
-            else:
-                folder = ensure_cached(c, notify=notice)
-        except ImgRestoreError as exc:
-            error(str(exc))
-            failed = exc
-            continue
-        echo(f"{name}: {folder}")
-    if failed is not None:
-        code = exit_code_of(failed) if len(names) == 1 else ExitCode.WEIGHTS_UNAVAILABLE
-        raise typer.Exit(int(code))
+    if hub.is_hub_ref(name):
+        return "fetched", "", hub.fetch(name)
+    c = card(name)
+    if c.builtin:
+        return "skipped", "built in: ", builtin_dir(c)  # ships with imgrestore
+    if is_cached(c):
+        return "skipped", "already cached: ", cache.model_dir(c.name)
+    return "fetched", "", ensure_cached(c, notify=bar.notice, progress=bar,
+                                        unverified=unverified)
 
 
 @app.command("import", cls=_command(
@@ -132,14 +199,42 @@ def import_weights(
 ) -> None:
     """Check a downloaded weights file and keep it in the cache as safetensors.
 
-    For the models published only on Google Drive (`imgrestore models list` says
-    "import"). The file itself is left as it is.
+    For when a download is refused (Google Drive's quota): get the file in a browser,
+    then import it; a pinned model accepts only its pinned file. The file itself is left
+    as it is.
     """
     from imgrestore.zoo.install import import_file
 
     with reported():
         folder = import_file(file, name, notify=notice)
     echo(f"{name}: {folder}")
+
+
+@app.command(cls=_command("imgrestore models pin", "imgrestore models pin --json"))
+def pin(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Print a ready-to-paste pin (sha256, size) for every cached official model.
+
+    For maintainers: on a machine with network, download every model
+    (`imgrestore models download --all`), then paste these lines into PINS in
+    imgrestore/zoo/cards.py. From then on a download or import of any other file is refused.
+    """
+    from imgrestore.zoo.install import cached_pins
+
+    pins, skipped = cached_pins()
+    if as_json:
+        write_json(pins)
+    else:
+        if pins:
+            note("# paste into PINS in imgrestore/zoo/cards.py")
+        for p in pins:  # two lines each, so that the pasted table stays within 100 columns
+            echo(f'    "{p["name"]}": (  # {p["trust"]}\n'
+                 f'        "{p["sha256"]}", {p["size"]:_}),')
+    for line in skipped:
+        note(f"skipped: {line}")
+    if not pins and not as_json:
+        note("no cached official model to pin (imgrestore models download --all first)")
 
 
 @app.command(cls=_command("imgrestore models verify"))

@@ -114,7 +114,15 @@ Device = Annotated[
 Precision = Annotated[
     str,
     typer.Option("--precision", metavar="TYPE",
-                 help="auto, fp32, fp16 or bf16 (auto: fp32 on CPU).",
+                 help="auto, fp32, fp16 or bf16 (auto: fp32 on CPU; bf16 needs native bf16 "
+                 "on CPUs: AMX, AVX512-BF16 or Arm BF16).",
+                 rich_help_panel=_ENGINE),
+]
+Backend = Annotated[
+    str,
+    typer.Option("--backend", metavar="NAME",
+                 help="auto, torch or openvino (auto: the fastest installed for the model and "
+                 "device, OpenVINO on CPUs; IMGRESTORE_BACKEND sets what auto means).",
                  rich_help_panel=_ENGINE),
 ]
 MaxMemory = Annotated[
@@ -125,8 +133,8 @@ MaxMemory = Annotated[
 ]
 Compile = Annotated[
     bool,
-    typer.Option("--compile", help="Compile the network with torch.compile (pays off on big "
-                 "batches).", rich_help_panel=_ENGINE),
+    typer.Option("--compile", help="Compile the network with torch.compile (torch backend; "
+                 "compiled kernels are cached in IMGRESTORE_HOME).", rich_help_panel=_ENGINE),
 ]
 DryRun = Annotated[
     bool,

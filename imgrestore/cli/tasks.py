@@ -95,8 +95,9 @@ def restore(
     scale: Scale = None, style: Style = None, dual_pixel: DualPixel = False,
     strength: opt.Strength = 1.0,
     tile: opt.Tile = "auto", tile_overlap: opt.TileOverlap = 32, device: opt.Device = "auto",
-    precision: opt.Precision = "auto", max_memory: opt.MaxMemory = None,
-    compile: opt.Compile = False, format: opt.Format = None, quality: opt.Quality = None,
+    precision: opt.Precision = "auto", backend: opt.Backend = "auto",
+    max_memory: opt.MaxMemory = None, compile: opt.Compile = False, format: opt.Format = None,
+    quality: opt.Quality = None,
     suffix: opt.Suffix = None, strip_metadata: opt.StripMetadata = False,
     overwrite: opt.Overwrite = False, max_pixels: opt.MaxPixels = None,
     dry_run: opt.DryRun = False, fail_fast: opt.FailFast = False,
@@ -125,6 +126,7 @@ class TaskOptions:
     precision: str
     max_memory: str | None
     compile: bool
+    backend: str
     format: str | None
     quality: int | None
     suffix: str | None
@@ -162,7 +164,7 @@ def build_request(task: str, o: TaskOptions) -> Request:
         )
     engine = EngineOptions.parse(
         device=o.device, precision=o.precision, tile=o.tile, tile_overlap=o.tile_overlap,
-        max_memory=o.max_memory, compile=o.compile,
+        max_memory=o.max_memory, compile=o.compile, backend=o.backend,
     )
     return Request(
         steps=tuple(steps), inputs=tuple(o.inputs), output=o.output, suffix=o.suffix,
@@ -176,10 +178,14 @@ def build_request(task: str, o: TaskOptions) -> Request:
 def execute(task: str, o: TaskOptions) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
     from imgrestore.batch.run import run
-    from imgrestore.cli._output import BatchDisplay, write_json
+    from imgrestore.cli._output import write_json
+    from imgrestore.cli._progress import BatchDisplay
     from imgrestore.distributed import rank_and_world
 
     request = build_request(task, o)
+    if o.json_report == "-" and (o.output == "-" or (o.inputs == ["-"] and o.output is None)):
+        raise UsageError("--json - and the image would both go to stdout; write the report "
+                         "to a file (--json report.json)")
     if o.json_report not in (None, "-"):
         from imgrestore.files import check_report_path
 

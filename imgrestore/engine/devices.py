@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Sequence
+import subprocess
+import sys
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 import torch
@@ -81,15 +84,15 @@ def select_precision(
 ) -> Precision:
     """The precision to run in: ``fp32 | fp16 | bf16``, or ``auto``.
 
-    ``auto`` is fp32 on the CPU and, on a GPU, the fastest of the precisions in ``safe``
-    (declared safe for the network) that the device supports. fp16 on the CPU is refused.
+    ``auto`` is the fastest of the precisions in ``safe`` (declared safe for the network on
+    this device) that the device runs natively, else fp32; on the CPU only bf16 counts
+    (fp16 is refused there). No family declares one for the CPU today, so ``auto`` is fp32
+    there.
     """
     requested = requested.strip().lower()
     if requested not in PRECISIONS:
         raise UsageError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
     if requested == "auto":
-        if device.type == "cpu":
-            return "fp32"
         for precision in _FAST_FIRST:
             if precision in safe and supports_precision(device, precision):
                 return precision
@@ -100,20 +103,69 @@ def select_precision(
             "use fp32, or bf16 on a recent CPU"
         )
     if not supports_precision(device, requested):
+        if device.type == "cpu":
+            raise DeviceError(
+                "precision bf16: this CPU has no native bf16 instructions (AMX, AVX512-BF16 "
+                "or Arm BF16), so it would only be emulated, slower than fp32; use fp32"
+            )
         raise DeviceError(f"device {device}: precision {requested} is not supported here")
     return requested  # type: ignore[return-value]
 
 
 def supports_precision(device: torch.device, precision: str) -> bool:
-    """Whether ``device`` can run ``precision`` (fp16 never on the CPU)."""
+    """Whether ``device`` runs ``precision`` natively (fp16 never on the CPU; bf16 on the
+    CPU only with native bf16 instructions, see :func:`cpu_bf16`)."""
     if precision == "fp32":
         return True
     if device.type == "cpu":
-        return precision == "bf16"
+        return precision == "bf16" and cpu_bf16() is not None
     if device.type == "cuda" and precision == "bf16":
         return torch.cuda.is_bf16_supported()
     # bf16 on MPS needs macOS 14 and is patchy; fp16 is its fast path.
     return not (device.type == "mps" and precision == "bf16")
+
+
+@functools.cache
+def cpu_bf16() -> str | None:
+    """The native bf16 instructions of this CPU (``'AMX'``, ``'AVX512-BF16'``, ``'Arm BF16'``),
+    or None where bf16 would only be emulated (then it is slower than fp32)."""
+    cpu = getattr(torch, "cpu", None)
+    if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+        return "AMX"
+    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "AVX512-BF16"
+    return bf16_instructions(_cpu_flags())
+
+
+def bf16_instructions(flags: Collection[str]) -> str | None:
+    """The native bf16 instructions among CPU feature ``flags`` (``/proc/cpuinfo`` names)."""
+    if "amx_bf16" in flags:
+        return "AMX"
+    if "avx512_bf16" in flags:
+        return "AVX512-BF16"
+    if "bf16" in flags:  # Arm: Linux "Features: ... bf16", macOS hw.optional.arm.FEAT_BF16
+        return "Arm BF16"
+    return None
+
+
+def _cpu_flags() -> set[str]:
+    """CPU feature flags from /proc/cpuinfo (Linux) or sysctl (macOS); empty if unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip().lower() in ("flags", "features"):
+                    return set(value.split())
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "hw.optional.arm.FEAT_BF16"],
+                                 capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        return {"bf16"} if out.stdout.strip() == "1" else set()
+    return set()
 
 
 def available_ram() -> int | None:

@@ -20,6 +20,8 @@ from imgrestore.errors import UsageError
 
 #: What ``--precision`` accepts (``auto``: the fastest safe one for the device).
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+#: What ``--backend`` accepts (``auto``: the fastest one declared for the model and device).
+BACKENDS: tuple[str, ...] = ("auto", "torch", "openvino")
 #: ``'auto'`` (the largest tile that fits the memory budget), 0 (the whole image) or a
 #: tile size in pixels.
 Tile = int | Literal["auto"]
@@ -44,11 +46,14 @@ class EngineOptions:
     max_memory: int | None = None
     #: Run the network through ``torch.compile``.
     compile: bool = False
+    #: One of :data:`BACKENDS`.
+    backend: str = "auto"
 
     @classmethod
     def parse(
         cls, *, device: str = "auto", precision: str = "auto", tile: str | int = "auto",
         tile_overlap: int = 32, max_memory: str | int | None = None, compile: bool = False,
+        backend: str = "auto",
     ) -> EngineOptions:
         """Check and normalise option values as typed (``tile='512'``, ``max_memory='4G'``);
         :class:`~imgrestore.errors.UsageError` names the option that is wrong."""
@@ -57,9 +62,21 @@ class EngineOptions:
             raise UsageError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
         if tile_overlap < 0:
             raise UsageError(f"tile overlap {tile_overlap} must not be negative")
-        return cls(device=str(device).strip().lower(), precision=precision,
-                   tile=parse_tile(tile), tile_overlap=tile_overlap,
-                   max_memory=parse_memory(max_memory), compile=compile)
+        size = parse_tile(tile)
+        if isinstance(size, int) and 0 < size < 2 * tile_overlap:
+            raise UsageError(
+                f"--tile {size} is smaller than twice the overlap ({tile_overlap} px): tiles "
+                f"would mostly recompute their neighbours; use --tile {2 * tile_overlap} or "
+                "more, a smaller --tile-overlap, or --tile auto"
+            )
+        backend = str(backend).strip().lower()
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
+        if compile and backend == "openvino":
+            raise UsageError("--compile applies to the torch backend, not openvino")
+        return cls(device=str(device).strip().lower(), precision=precision, tile=size,
+                   tile_overlap=tile_overlap, max_memory=parse_memory(max_memory),
+                   compile=compile, backend=backend)
 
 
 def parse_tile(tile: str | int) -> Tile:
@@ -90,4 +107,4 @@ def parse_memory(text: str | int | None) -> int | None:
     return int(value * factor)
 
 
-__all__ = ["PRECISIONS", "EngineOptions", "Tile", "parse_memory", "parse_tile"]
+__all__ = ["BACKENDS", "PRECISIONS", "EngineOptions", "Tile", "parse_memory", "parse_tile"]

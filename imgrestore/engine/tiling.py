@@ -7,9 +7,11 @@ the weight accumulator stay on the CPU in float32; only tiles travel.
 
 How tiles are planned and joined:
 
-* The image is reflect-padded bottom/right to the family's size multiple (as the official
-  demos do), and tile sizes and tile starts are multiples of it, so the network never pads
-  inside and its down-sampling grid is the same in every tile as in the whole image.
+* The image is reflect-padded by ``margin`` pixels on every side, so the networks' zero
+  padding never touches a photo pixel (compact models trained briefly leave a dark or
+  noisy frame there otherwise), then bottom/right to the family's size multiple (as the
+  official demos do). Tile sizes and tile starts are multiples of it, so the network never
+  pads inside and its down-sampling grid is the same in every tile as in the whole image.
 * Along each axis the number of tiles is chosen first, then one even tile size, so there
   is never a thin last tile (chaiNNer's auto-split idea).
 * Neighbouring tiles overlap by at least ``overlap`` pixels. In each overlap the outer
@@ -153,19 +155,21 @@ def tiled_forward(
     scale: int = 1,
     batch_size: int = 1,
     min_tile: int = 32,
+    margin: int = 0,
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """Run ``fn`` over ``image`` in feathered tiles and return the joined result.
 
     ``image`` is ``(C, H, W)`` float32 on the CPU; the result is ``(C', H * scale,
     W * scale)`` float32 on the CPU, not clamped. ``tile`` is the largest tile (``None`` /
-    ``0``: the whole image); ``batch_size`` tiles go through ``fn`` at once. Raises
+    ``0``: the whole image); ``batch_size`` tiles go through ``fn`` at once; ``margin``
+    reflected pixels are added on every side and cut off again. Raises
     :class:`~imgrestore.errors.DeviceError` when memory runs out even at ``min_tile``.
     """
     if image.dim() != 3:
         raise ValueError(f"expected a (C, H, W) tensor, got shape {tuple(image.shape)}")
     height, width = image.shape[-2:]
-    padded = pad_to_multiple(image[None], multiple)[0]
+    padded = pad_to_multiple(image[None], multiple, margin)[0]
     tiles = plan_tiles(padded.shape[-2], padded.shape[-1], tile, overlap, multiple)
     blend = _Blend(padded.shape[-2] * scale, padded.shape[-1] * scale, scale)
     split_to: int | None = None  # after an out-of-memory error: the tile size that is tried
@@ -200,7 +204,7 @@ def tiled_forward(
             if progress is not None:
                 progress(done, len(tiles))
     del padded
-    return blend.result(height * scale, width * scale)
+    return blend.result(height * scale, width * scale, margin * scale)
 
 
 def plan_tiles(height: int, width: int, tile: TileSize, overlap: int,
@@ -247,11 +251,11 @@ class _Blend:
         self.out[:, ys, xs].addcmul_(result.float(), w)
         self.weight_sum[ys, xs] += w
 
-    def result(self, height: int, width: int) -> torch.Tensor:
-        """The joined image, cropped to ``height x width``."""
+    def result(self, height: int, width: int, offset: int = 0) -> torch.Tensor:
+        """The joined image, cropped to ``height x width`` from ``offset`` (the margin)."""
         assert self.out is not None
-        out = self.out[:, :height, :width]
-        return out.div_(self.weight_sum[:height, :width])
+        ys, xs = slice(offset, offset + height), slice(offset, offset + width)
+        return self.out[:, ys, xs].div_(self.weight_sum[ys, xs])
 
 
 def _as_list(batch: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:

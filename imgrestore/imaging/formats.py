@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgrestore.errors import UsageError
+from imgrestore.errors import ImageError, UsageError
 
 if TYPE_CHECKING:
     from imgrestore.imaging.types import ImageMeta
@@ -123,14 +123,17 @@ def unsupported_reason(path: str | os.PathLike[str]) -> str | None:
     Reads only the first bytes, so the batch layer can skip non-images cheaply.
     Does not decode: a corrupt image still fails later in :func:`read_image`.
     """
+    from imgrestore.files import open_regular
+
     p = Path(path)
-    try:
-        with p.open("rb") as f:
-            head = f.read(64)
-    except IsADirectoryError:
+    if p.is_dir():
         return "is a folder"
-    except OSError as exc:
-        return f"cannot open ({exc.strerror or exc})"
+    try:
+        fd, _ = open_regular(p)  # FIFOs, devices and sockets are never opened
+    except ImageError as exc:
+        return exc.reason if exc.reason.startswith("is ") else f"cannot open ({exc.reason})"
+    with os.fdopen(fd, "rb") as f:
+        head = f.read(64)
     if not head:
         return "empty file (0 bytes)"
     kind = sniff_format(head)

@@ -28,6 +28,7 @@ DESCRIPTIVE_0TH_TAGS: frozenset[int] = frozenset({
     18246, 18249, 40091, 40092, 40093, 40094, 40095,
 })  # fmt: skip
 TAG_ORIENTATION = 0x0112
+TAG_IMAGE_DESCRIPTION = 0x010E
 TAG_SOFTWARE = 0x0131
 TAG_IMAGE_WIDTH = 0x0100
 TAG_IMAGE_LENGTH = 0x0101
@@ -57,6 +58,8 @@ def exif_from_tiff(data: bytes) -> bytes | None:
     try:
         loaded = piexif.load(data)
         zeroth = {k: v for k, v in loaded["0th"].items() if k in DESCRIPTIVE_0TH_TAGS}
+        if _describes_layout(zeroth.get(TAG_IMAGE_DESCRIPTION)):
+            del zeroth[TAG_IMAGE_DESCRIPTION]
         exif = {"0th": zeroth, "Exif": loaded["Exif"], "GPS": loaded["GPS"],
                 "Interop": loaded["Interop"], "1st": {}, "thumbnail": None}
         if not any(exif[k] for k in ("0th", "Exif", "GPS")):
@@ -65,6 +68,18 @@ def exif_from_tiff(data: bytes) -> bytes | None:
     except Exception as exc:  # piexif raises many types on odd files
         log.debug("EXIF in TIFF structure not readable: %s", exc)
         return None
+
+
+def _describes_layout(description: object) -> bool:
+    """An ImageDescription that describes how a TIFF stores its pages, not the photo:
+    tifffile's ``{"shape": [3, 24, 32, 3]}``, ImageJ's ``ImageJ=...``, OME-XML. Copied to
+    a one-page output, it would claim pages that are not there."""
+    if not isinstance(description, bytes):
+        return False
+    head = description.lstrip()[:200]
+    return head.startswith((b'{"shape":', b"shape=", b"ImageJ=")) or (
+        head.startswith(b"<?xml") and b"OME" in description[:2000]
+    )
 
 
 def prepare_exif(exif: bytes | None, width: int, height: int) -> bytes | None:

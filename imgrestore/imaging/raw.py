@@ -9,6 +9,7 @@ import numpy as np
 from imgrestore.errors import ImageError
 from imgrestore.imaging.limits import check_pixels
 from imgrestore.imaging.metadata import exif_from_tiff
+from imgrestore.imaging.notes import libraw_messages
 from imgrestore.imaging.pixels import to_float
 from imgrestore.imaging.types import ImageMeta, LoadedImage
 
@@ -28,7 +29,7 @@ def decode_raw(data: bytes, meta_base: dict, max_pixels: int | None) -> LoadedIm
 
     name = meta_base["name"]
     try:
-        with rawpy.imread(io.BytesIO(data)) as raw:
+        with libraw_messages() as said, rawpy.imread(io.BytesIO(data)) as raw:
             sizes = raw.sizes
             check_pixels(name, sizes.width, sizes.height, max_pixels)
             rgb = raw.postprocess(
@@ -43,7 +44,7 @@ def decode_raw(data: bytes, meta_base: dict, max_pixels: int | None) -> LoadedIm
         detail = exc.args[0] if len(exc.args) == 1 else str(exc)  # LibRaw's are bytes
         if isinstance(detail, bytes):
             detail = detail.decode("utf-8", "replace")
-        reason = str(detail).strip() or type(exc).__name__
+        reason = "; ".join([str(detail).strip() or type(exc).__name__, *said])
         raise ImageError(name, f"RAW file that LibRaw cannot decode ({reason})") from None
 
     exif = exif_from_tiff(data) if data[:4] in _TIFF_HEADERS else None
@@ -57,7 +58,7 @@ def decode_raw(data: bytes, meta_base: dict, max_pixels: int | None) -> LoadedIm
         height=pixels.shape[0],
         exif=exif,
         is_raw=True,
-        notes=("RAW developed by LibRaw: camera white balance, sRGB, 16-bit",),
+        notes=("RAW developed by LibRaw: camera white balance, sRGB, 16-bit", *said),
     )
     return LoadedImage(pixels, None, meta)
 

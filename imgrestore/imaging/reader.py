@@ -8,6 +8,7 @@ in floating point, rawpy for camera RAW, pillow-heif (optional) for HEIF/AVIF.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,13 @@ from imgrestore.imaging.formats import (
     pillow_supports,
     sniff_format,
 )
+from imgrestore.imaging.inputs import byte_cap, read_input
 from imgrestore.imaging.limits import check_pixels, default_max_pixels
 from imgrestore.imaging.metadata import exif_from_tiff
+from imgrestore.imaging.notes import collect_notes, summary
 from imgrestore.imaging.pillow import decode_pillow, decode_png16
 from imgrestore.imaging.pixels import to_float
+from imgrestore.imaging.pngchunks import split_large_icc
 from imgrestore.imaging.types import LoadedImage
 
 STDIN_NAME = "<stdin>"
@@ -42,12 +46,29 @@ def read_image(
     orientation, an H x W alpha plane or None, and an :class:`ImageMeta`.
     ``max_pixels`` raises the decompression-bomb limit (default: Pillow's
     refusal threshold, about 179 megapixels). Raises :class:`ImageError` with a
-    one-line reason for anything that cannot be decoded.
+    one-line reason for anything that cannot be decoded. What the decoders warn
+    about (damaged EXIF...) ends the reason, or the image's ``meta.notes``.
     """
-    path, name, data = _read_bytes(source)
+    is_path = not isinstance(source, (bytes, bytearray, memoryview))
+    name = str(source) if is_path else STDIN_NAME
+    with collect_notes(name) as heard:
+        try:
+            image = _read_image(source, max_pixels)
+        except ImageError as exc:
+            if not heard:
+                raise
+            raise ImageError(exc.path, f"{exc.reason} ({summary(heard)})") from None
+    if not heard:
+        return image
+    meta = dataclasses.replace(image.meta, notes=image.meta.notes + tuple(heard))
+    return dataclasses.replace(image, meta=meta)
+
+
+def _read_image(source: str | os.PathLike[str] | bytes, max_pixels: int | None) -> LoadedImage:
+    limit = default_max_pixels() if max_pixels is None else max_pixels
+    path, name, data = _read_bytes(source, limit)
     if not data:
         raise ImageError(name, "empty file (0 bytes)")
-    limit = default_max_pixels() if max_pixels is None else max_pixels
     base: dict[str, Any] = {"source": path, "name": name}
     kind = sniff_format(data[:64])
     suffix = path.suffix.lower() if path is not None else ""
@@ -61,8 +82,8 @@ def read_image(
         raise ImageError(name, f"not an image (unrecognised content{hint})")
     if kind == "HEIF" or (kind == "AVIF" and not pillow_supports("avif")):
         _register_heif(name, kind)
-    if kind == "PNG" and png16.needs_png16(data):
-        return decode_png16(data, base, limit)
+    if kind == "PNG":
+        return _decode_png(data, base, limit)
     if kind == "TIFF":
         info = _tiff_info(data, name)
         if info.high_depth:
@@ -70,18 +91,27 @@ def read_image(
     return decode_pillow(data, base, limit, kind)
 
 
-def _read_bytes(source: str | os.PathLike[str] | bytes) -> tuple[Path | None, str, bytes]:
+def _decode_png(data: bytes, base: dict[str, Any], limit: int | None) -> LoadedImage:
+    """A PNG through Pillow, or imagecodecs for 16-bit colour; a colour profile larger than
+    Pillow reads is taken out first and put back in the record."""
+    data, large_icc = split_large_icc(data)
+    if png16.needs_png16(data):
+        image = decode_png16(data, base, limit)
+    else:
+        image = decode_pillow(data, base, limit, "PNG")
+    if large_icc is None:
+        return image
+    return dataclasses.replace(image, meta=dataclasses.replace(image.meta, icc_profile=large_icc))
+
+
+def _read_bytes(
+    source: str | os.PathLike[str] | bytes, limit: int | None
+) -> tuple[Path | None, str, bytes]:
+    """(path, name, content); a path must be a regular file within the byte cap."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return None, STDIN_NAME, bytes(source)
     path = Path(source)
-    try:
-        return path, str(path), path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError(str(path), "file not found") from None
-    except IsADirectoryError:
-        raise ImageError(str(path), "is a folder, not an image") from None
-    except OSError as exc:
-        raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from None
+    return path, str(path), read_input(path, max_bytes=byte_cap(limit))
 
 
 def _tiff_is_raw(data: bytes, suffix: str) -> bool:

@@ -12,6 +12,9 @@ validation bug, docs/eval.md).
   (11 x 11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, population covariances), computed
   per channel and averaged (MATLAB's ``ssim`` on a colour array is volumetric instead,
   so expect small differences from numbers computed in MATLAB).
+- :func:`border_ratio`: how much worse a restoration is on an image's outermost pixels
+  than on the same pixels restored inside a larger image (a frame left by padding);
+  :func:`mean_saturation`: mean HSV saturation (washed-out colour).
 - Luma is ITU-R BT.601 on RGB as MATLAB's ``rgb2ycbcr``: ``Y = (16 + 65.481 R + 128.553 G
   + 24.966 B) / 255`` for R, G, B in [0, 1], so Y lies in [16/255, 235/255].
 """
@@ -108,4 +111,40 @@ def measure(
     return Scores(psnr(*rgb), ssim(*rgb), psnr(*luma), ssim(*luma))
 
 
-__all__ = ["Scores", "measure", "prepare", "psnr", "ssim"]
+def border_ratio(
+    alone: np.ndarray, inside: np.ndarray, clean: np.ndarray, band: int = 4
+) -> float:
+    """How much worse the outer ``band`` pixels of ``alone`` are than its interior, relative
+    to the same pixels of ``inside``.
+
+    ``alone`` is a region restored as an image of its own (its edge is the image edge);
+    ``inside`` is the same region cut from a larger image restored as a whole, so its
+    edge pixels had real neighbours. The ratio is (edge error / interior error of
+    ``alone``) over (the same of ``inside``), mean absolute errors against ``clean``:
+    same pixels and same content, and a change of the whole picture (a global operation
+    seeing a smaller image) cancels out. Above 1: the frame the restoration leaves at
+    image borders.
+    """
+    _same_shape(alone, clean)
+    _same_shape(inside, clean)
+    edge = np.ones(clean.shape[:2], bool)
+    edge[band:-band, band:-band] = False
+    if edge.all():
+        raise ValueError(f"a {clean.shape[1]} x {clean.shape[0]} image has no interior "
+                         f"inside a {band} px band")
+
+    def edge_over_interior(x: np.ndarray) -> float:
+        error = np.abs(prepare(x) - prepare(clean)).mean(axis=2)
+        return float(error[edge].mean() / max(error[~edge].mean(), 1e-12))
+
+    return edge_over_interior(alone) / max(edge_over_interior(inside), 1e-12)
+
+
+def mean_saturation(image: np.ndarray) -> float:
+    """Mean HSV saturation, ``(max - min) / max`` per pixel (0 where black), in [0, 1]."""
+    x = prepare(image)
+    high, low = x.max(axis=2), x.min(axis=2)
+    return float(np.mean(np.where(high > 0, (high - low) / np.maximum(high, 1e-12), 0.0)))
+
+
+__all__ = ["Scores", "border_ratio", "mean_saturation", "measure", "prepare", "psnr", "ssim"]

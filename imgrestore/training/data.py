@@ -1,23 +1,16 @@
-"""Training and validation images: folder layouts, patches, augmentation, MixUp.
+"""Training and validation samples: patches, augmentation, epoch order, MixUp.
 
-Folder layouts (found automatically, ``*_crops`` variants included):
-
-- paired: ``input/`` + ``target/`` (or ``groundtruth/``, ``gt/``; RealSR ``LR/`` + ``HR/``),
-  files matched by name (or by stem when extensions differ);
-- dual-pixel: ``inputL/`` + ``inputR/`` + ``target/``: the two views are stacked into a
-  6-channel input (16-bit PNGs are read at full depth, / 65535);
-- clean-only: images directly in the folder; inputs are made on the fly with
-  :func:`imgrestore.ops.degrade.degrade` after cropping and augmenting.
-
-Every random choice for sample ``index`` in ``epoch`` comes from
-``numpy.random.default_rng([seed, epoch, index])``, so batches do not depend on worker
-count or order, and a resumed run sees the same samples.
+Folders are read by :mod:`.layout` (paired, dual-pixel or clean-only). Every random
+choice for sample ``key`` in ``epoch`` comes from
+``numpy.random.default_rng([seed, epoch, key])``, so batches do not depend on worker
+count or order, and a resumed run sees the same samples. ``key`` runs over
+``range(images * data.repeat)``: each repeat of an image is its own sample, with its
+own crop, flip and noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,102 +18,10 @@ import numpy as np
 
 from imgrestore.errors import UsageError
 from imgrestore.ops.degrade import check_spec, degrade
+from imgrestore.training.layout import Layout, find_layout, read_image
 
 if TYPE_CHECKING:
     import torch
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
-
-#: (input folders, target folders) accepted for paired layouts, first match wins.
-_INPUTS = (("inputL", "inputR"), ("input",), ("LR",))
-_TARGETS = ("target", "groundtruth", "gt", "HR")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What a data folder holds: paired samples or clean images."""
-
-    root: Path
-    #: One tuple of input files per sample (two for dual-pixel), or empty when clean-only.
-    inputs: tuple[tuple[Path, ...], ...]
-    #: The target (clean) image of each sample.
-    targets: tuple[Path, ...]
-
-    @property
-    def paired(self) -> bool:
-        return bool(self.inputs)
-
-    @property
-    def dual_pixel(self) -> bool:
-        return self.paired and len(self.inputs[0]) == 2
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _subdir(root: Path, name: str) -> Path | None:
-    for candidate in (root / name, root / f"{name}_crops"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-def find_layout(root: str | Path, layout: str = "auto") -> Layout:
-    """Discover the samples in ``root`` (``layout``: ``auto``, ``paired`` or ``clean``)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such data folder")
-    if layout != "clean":
-        target_dir = next((d for n in _TARGETS if (d := _subdir(root, n))), None)
-        for names in _INPUTS:
-            dirs = [_subdir(root, n) for n in names]
-            if target_dir is not None and all(dirs):
-                return _pair(root, [d for d in dirs if d], target_dir)
-        if layout == "paired":
-            raise UsageError(
-                f"{root}: expected input/ and target/ (or groundtruth/, *_crops, "
-                "inputL/ inputR/) folders"
-            )
-    images = _images(root)
-    if not images:
-        raise UsageError(f"{root}: no images (and no input/ + target/ folders)")
-    return Layout(root, (), tuple(images))
-
-
-def _pair(root: Path, input_dirs: list[Path], target_dir: Path) -> Layout:
-    targets = _images(target_dir)
-    if not targets:
-        raise UsageError(f"{target_dir}: no images")
-    inputs = []
-    for target in targets:
-        found = []
-        for folder in input_dirs:
-            match = folder / target.name
-            if not match.is_file():
-                stems = [p for p in _images(folder) if p.stem == target.stem]
-                if len(stems) != 1:
-                    raise UsageError(
-                        f"{target}: no input named {target.name} (or {target.stem}.*) in {folder}"
-                    )
-                match = stems[0]
-            found.append(match)
-        inputs.append(tuple(found))
-    return Layout(root, tuple(inputs), tuple(targets))
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-def read_image(path: Path) -> np.ndarray:
-    """An image file as float32 ``H x W x 3`` in [0, 1], read exactly as the task commands
-    read their inputs (upright, full bit depth, RAW developed)."""
-    from imgrestore.imaging import read_image as read
-
-    return read(path).pixels
 
 
 # --- patches and augmentation ----------------------------------------------------------------
@@ -202,11 +103,14 @@ def _chw(image: np.ndarray) -> torch.Tensor:
 
 
 class _Images:
-    """Read (and optionally cache) the images of one sample."""
+    """Read (and optionally cache) the images of one sample; ``preloaded`` starts the
+    cache with images already decoded (by :func:`.layout.check_images`)."""
 
-    def __init__(self, layout: Layout, cache: bool) -> None:
+    def __init__(
+        self, layout: Layout, cache: bool, preloaded: Mapping[Path, np.ndarray] | None = None,
+    ) -> None:
         self.layout = layout
-        self.cache: dict[Path, np.ndarray] | None = {} if cache else None
+        self.cache: dict[Path, np.ndarray] | None = dict(preloaded or {}) if cache else None
 
     def read(self, path: Path) -> np.ndarray:
         if self.cache is None:
@@ -230,14 +134,14 @@ class TrainSet:
     def __init__(
         self, layout: Layout, *, patch: int, seed: int, augment: str = "dihedral8",
         saturation_jitter: float = 0.0, degradation: Mapping[str, Any] | None = None,
-        cache: bool = False,
+        cache: bool = False, preloaded: Mapping[Path, np.ndarray] | None = None,
     ) -> None:
         if not layout.paired and not degradation:
             raise UsageError(
                 f"{layout.root}: clean images only; the recipe needs data.degradation "
                 "(e.g. {kind = \"gaussian_noise\", sigma = [0, 50]})"
             )
-        self.images = _Images(layout, cache)
+        self.images = _Images(layout, cache, preloaded)
         self.patch, self.seed, self.augment = patch, seed, augment
         self.saturation_jitter = saturation_jitter
         self.degradation = check_spec(degradation) if degradation and not layout.paired else None
@@ -246,6 +150,7 @@ class TrainSet:
         return len(self.images.layout)
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """Sample ``key = (epoch, index)``; ``index`` may exceed the image count (repeats)."""
         epoch, index = key
         rng = np.random.default_rng([self.seed, epoch, index])
         inp, target = self.images.sample(index % len(self))
@@ -271,10 +176,11 @@ class ValSet:
     def __init__(
         self, layout: Layout, *, crop: int = 0, seed: int = 0,
         degradation: Mapping[str, Any] | None = None, limit: int = 0,
+        preloaded: Mapping[Path, np.ndarray] | None = None,
     ) -> None:
         if not layout.paired and not degradation:
             raise UsageError(f"{layout.root}: clean validation images need data.degradation")
-        self.images = _Images(layout, cache=True)
+        self.images = _Images(layout, cache=True, preloaded=preloaded)
         self.crop, self.seed = crop, seed
         self.degradation = check_spec(degradation) if degradation and not layout.paired else None
         self.count = min(len(layout), limit) if limit else len(layout)
@@ -294,19 +200,21 @@ class ValSet:
 
 
 class EpochSampler:
-    """Shuffled ``(epoch, index)`` keys, epoch after epoch, sharded across processes.
+    """Shuffled ``(epoch, key)`` samples, epoch after epoch, sharded across processes.
 
     The order of each epoch is the one :class:`torch.utils.data.DistributedSampler` gives
-    for that epoch, cut to whole batches of ``batch``, so batches never straddle epochs;
-    ``start`` skips the first samples of the first epoch (resume).
+    for that epoch over ``range(size * repeat)``. With ``drop_last`` (BasicSR) each epoch
+    is cut to whole batches; without it (MPRNet, MIRNet: ``drop_last=False``) its last
+    batch is smaller. Batches never straddle epochs. ``start`` skips the first samples of
+    the first epoch (resume).
     """
 
     def __init__(
         self, size: int, *, seed: int, rank: int = 0, world: int = 1, repeat: int = 1,
-        batch: int = 1, start_epoch: int = 0, start: int = 0,
+        batch: int = 1, start_epoch: int = 0, start: int = 0, drop_last: bool = True,
     ) -> None:
         self.size, self.seed, self.rank, self.world = size, seed, rank, world
-        self.repeat, self.batch = repeat, batch
+        self.repeat, self.batch, self.drop_last = repeat, batch, drop_last
         self.start_epoch, self.start = start_epoch, start
 
     def epoch_indices(self, epoch: int) -> list[int]:
@@ -314,23 +222,48 @@ class EpochSampler:
 
         sampler = DistributedSampler(
             range(self.size * self.repeat), num_replicas=self.world, rank=self.rank,
-            shuffle=True, seed=self.seed, drop_last=True,
+            shuffle=True, seed=self.seed, drop_last=self.drop_last,
         )
         sampler.set_epoch(epoch)
-        indices = [i % self.size for i in sampler]
-        return indices[: len(indices) // self.batch * self.batch]
+        indices = list(sampler)
+        if self.drop_last:
+            indices = indices[: len(indices) // self.batch * self.batch]
+        return indices
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[tuple[int, int]]]:
+        """Lists of ``(epoch, key)``: the loader batches, forever."""
         epoch, start = self.start_epoch, self.start
         while True:
-            for index in self.epoch_indices(epoch)[start:]:
-                yield epoch, index
+            indices = self.epoch_indices(epoch)[start:]
+            for i in range(0, len(indices), self.batch):
+                yield [(epoch, key) for key in indices[i : i + self.batch]]
             epoch, start = epoch + 1, 0
 
 
-def samples_per_epoch(size: int, *, world: int = 1, repeat: int = 1) -> int:
-    """Samples one process sees per epoch (DistributedSampler with ``drop_last``)."""
-    return (size * repeat) // world
+class BatchKeys:
+    """:meth:`EpochSampler.batches` as a ``batch_sampler`` for a DataLoader."""
+
+    def __init__(self, sampler: EpochSampler) -> None:
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return self.sampler.batches()
+
+
+def samples_per_epoch(size: int, *, world: int = 1, repeat: int = 1,
+                      drop_last: bool = True) -> int:
+    """Samples one process sees per epoch (DistributedSampler: the remainder is dropped
+    with ``drop_last``, else padded with repeats)."""
+    total = size * repeat
+    return total // world if drop_last else -(-total // world)
+
+
+def batches_per_epoch(samples: int, batch: int, *, drop_last: bool = True) -> int:
+    return samples // batch if drop_last else -(-samples // batch)
 
 
 # --- MixUp -----------------------------------------------------------------------------------
@@ -353,21 +286,24 @@ def mixup(
     if kind == "per_batch":
         if rng.random() >= prob:
             return inp, target
-        lam = torch.tensor(float(rng.beta(alpha, alpha)), dtype=inp.dtype)
+        lam = torch.tensor(float(rng.beta(alpha, alpha)), dtype=inp.dtype, device=inp.device)
     else:
         if prob < 1 and rng.random() >= prob:
             return inp, target
-        lam = torch.from_numpy(rng.beta(alpha, alpha, size=n)).to(inp.dtype).view(n, 1, 1, 1)
-    perm = torch.from_numpy(rng.permutation(n))
+        lam = torch.from_numpy(rng.beta(alpha, alpha, size=n)).to(inp.device, inp.dtype)
+        lam = lam.view(n, 1, 1, 1)
+    perm = torch.from_numpy(rng.permutation(n)).to(inp.device)
     return lam * inp + (1 - lam) * inp[perm], lam * target + (1 - lam) * target[perm]
 
 
 __all__ = [
+    "BatchKeys",
     "EpochSampler",
     "Layout",
     "TrainSet",
     "ValSet",
     "adjust_saturation",
+    "batches_per_epoch",
     "center_crop",
     "choose_augment",
     "dihedral",

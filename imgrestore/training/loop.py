@@ -1,14 +1,17 @@
 """The trainer: :func:`train` runs a recipe into a run folder.
 
 A run folder holds ``recipe.json`` (the resolved recipe), ``log.jsonl``,
-``checkpoints/latest.pt`` (everything needed to resume bit-identically) and
-``checkpoints/best.pt`` (best validation PSNR), and, at the end, the model itself:
-``model.safetensors`` + ``imgrestore.json`` (best weights, or the last ones without
-validation), so the folder works as ``--model RUN_DIR``.
+``checkpoints/latest.pt`` (everything needed to resume bit-identically),
+``checkpoints/best.pt`` (best validation PSNR), ``samples/`` (a before/after picture per
+validation) and, at the end, the model itself: ``model.safetensors`` +
+``imgrestore.json`` (best weights, or the last ones without validation), so the folder
+works as ``--model RUN_DIR``.
 
 One optimizer step ("iteration") takes ``train.accumulate`` loader batches. Under
-``torchrun`` each process trains on its shard (DistributedDataParallel); rank 0 logs,
-validates and writes files.
+``torchrun`` each process trains on its shard (DistributedDataParallel) and validates
+its share of the validation images; every process takes part in every checkpoint, and
+rank 0 logs and writes files. Set-up lives in :mod:`.setup`, validation in
+:mod:`.validation`, the log in :mod:`.report`.
 """
 
 from __future__ import annotations
@@ -26,26 +29,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from imgrestore import archs
 from imgrestore import distributed as dist
 from imgrestore.files import atomic_write
-from imgrestore.training import checkpoint, validation
-from imgrestore.training.data import EpochSampler, mixup
+from imgrestore.training import checkpoint
+from imgrestore.training.data import BatchKeys, EpochSampler, mixup
 from imgrestore.training.losses import RestorationLoss
 from imgrestore.training.pretrained import load_into
 from imgrestore.training.progressive import Stage, select
 from imgrestore.training.recipe import Recipe
-from imgrestore.training.report import OnEvent, Reporter
+from imgrestore.training.report import Notify, OnEvent, Reporter
+from imgrestore.training.runs import RECIPE_FILE
 from imgrestore.training.schedules import cyclic_cosine, warmup_cosine
 from imgrestore.training.setup import (
+    build_network,
     check_amp,
     make_optimizer,
     plan_data,
     previous_state,
     starting_network,
 )
+from imgrestore.training.validation import Validator
 
-Notify = Callable[[str], None]
 log = logging.getLogger(__name__)
 
 
@@ -79,20 +83,25 @@ def train(
 ) -> TrainResult:
     """Train ``recipe`` into ``run_dir``.
 
-    ``notify`` gets one-line notices (default: this module's logger); ``on_event`` every
-    logged event (a display); ``on_step`` every optimizer step.
+    ``notify`` gets one-line notices, also logged (default: this module's logger);
+    ``on_event`` every event (a display; ``step`` ones too); ``on_step`` every step.
 
-    ``resume``: continue from ``run_dir/checkpoints/latest.pt`` (bit-identically).
+    ``resume``: continue from ``run_dir/checkpoints/latest.pt`` (bit-identically); the
+    recipe must be the run's own (``recipe.json``) up to run-time settings.
     ``init_from``: start from these weights (a model card, model folder, ``hf:`` reference
-    or weights file); the network then is the one those weights belong to.
+    or weights file) instead of the recipe's ``model.pretrained``; ``"scratch"``: from
+    scratch. The network then is the one those weights belong to.
     ``stop_at``: stop after this iteration, leaving a checkpoint (as an interrupted run).
     """
     ctx = dist.setup(recipe.train.device)
+    reporter = Reporter(Path(run_dir), tensorboard=recipe.train.tensorboard,
+                        enabled=ctx.main, on_event=on_event, notify=notify or log.info)
     try:
         trainer = Trainer(recipe, Path(run_dir), ctx, resume=resume, init_from=init_from,
-                          notify=notify or log.info, on_event=on_event)
+                          reporter=reporter)
         return trainer.run(on_step=on_step, stop_at=stop_at)
     finally:
+        reporter.close()
         dist.teardown(ctx)
 
 
@@ -101,11 +110,12 @@ class Trainer:
 
     def __init__(
         self, recipe: Recipe, run_dir: Path, ctx: dist.Context, *, resume: bool,
-        init_from: str | None, notify: Notify, on_event: OnEvent | None = None,
+        init_from: str | None, reporter: Reporter,
     ) -> None:
         recipe = copy.deepcopy(recipe)
         self.recipe, self.run_dir, self.ctx = recipe, run_dir, ctx
-        self.notify = notify if ctx.main else (lambda _m: None)
+        self.reporter = reporter
+        self.notify = reporter.notice
         t = recipe.train
         state = previous_state(run_dir, resume, self.notify)
         torch.manual_seed(t.seed + ctx.rank)
@@ -116,31 +126,33 @@ class Trainer:
         self._build_network(fresh=state is None)
         self.criterion = RestorationLoss(
             recipe.loss.kind, eps=recipe.loss.eps, edge_weight=recipe.loss.edge_weight,
+            color_weight=recipe.loss.color_weight,
             clamp=recipe.loss.clamp, stages=recipe.loss.stages,
         )
         self.optimizer = make_optimizer(recipe, self.net.parameters())
         self.scaler = torch.amp.GradScaler("cuda", enabled=t.amp == "fp16")
-        self.data = plan_data(recipe, ctx)
+        self.data = plan_data(recipe, ctx, self.notify)
+        self.validator = (
+            Validator(self.data.valset, recipe.val, recipe.model.family, ctx, run_dir)
+            if self.data.valset is not None else None
+        )
         self.total = self.data.total
         self.iteration = 0
         self.best: dict[str, Any] = {"psnr": None, "ssim": None, "iteration": None}
         if state is not None:
             self._load_state(state)
-        if ctx.main:
+        elif ctx.main:  # a resumed run keeps the recipe.json it started with
             run_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(recipe.to_dict(), indent=2) + "\n"
-            atomic_write(run_dir / "recipe.json", text.encode("utf-8"))
+            atomic_write(run_dir / RECIPE_FILE, text.encode("utf-8"))
         dist.barrier(ctx)
-        self.on_event = on_event
-        self.reporter = Reporter(run_dir, tensorboard=t.tensorboard, enabled=ctx.main,
-                                 on_event=on_event, notify=self.notify)
 
     # --- set-up helpers ------------------------------------------------------------------------
 
     def _build_network(self, *, fresh: bool) -> None:
         """The network (with the ``--from`` weights on a fresh start), on the device,
         wrapped for DDP under torchrun, and its EMA copy."""
-        self.net = archs.build(self.recipe.model.family, **self.kwargs)
+        self.net = build_network(self.recipe.model.family, self.kwargs)
         if self.initial is not None and fresh:
             load_into(self.net, self.initial)
             self.notify(f"starting from {self.initial.source}")
@@ -178,9 +190,10 @@ class Trainer:
         if s.kind == "cyclic_cosine":
             return cyclic_cosine(iteration, base=base, periods=s.periods, eta_mins=s.eta_mins,
                                  restart_weights=s.restart_weights, mode=s.mode)
-        if s.unit == "epoch":
+        if s.unit == "epoch":  # MPRNet's scheduler repeats the base rate after the warmup
             return warmup_cosine(self.epoch_of(iteration), base=base, total=self.data.total_epochs,
-                                 warmup=s.warmup, eta_min=s.min_lr, extra_period=s.extra_period)
+                                 warmup=s.warmup, eta_min=s.min_lr,
+                                 extra_period=s.extra_period, hold=1 if s.warmup else 0)
         return warmup_cosine(iteration, base=base, total=self.total, warmup=s.warmup,
                              eta_min=s.min_lr, extra_period=s.extra_period)
 
@@ -189,15 +202,15 @@ class Trainer:
 
         consumed = self.iteration * self.recipe.train.accumulate
         epoch, position = divmod(consumed, self.data.batches_per_epoch)
+        d = self.recipe.data
         sampler = EpochSampler(
             len(self.data.trainset), seed=self.recipe.train.seed, rank=self.ctx.rank,
-            world=self.ctx.world, repeat=self.recipe.data.repeat, batch=self.data.batch,
-            start_epoch=epoch, start=position * self.data.batch,
+            world=self.ctx.world, repeat=d.repeat, batch=self.data.batch,
+            start_epoch=epoch, start=position * self.data.batch, drop_last=d.drop_last,
         )
-        workers = self.recipe.data.workers
         loader = DataLoader(
-            self.data.trainset, batch_size=self.data.batch, sampler=sampler, num_workers=workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+            self.data.trainset, batch_sampler=BatchKeys(sampler), num_workers=d.workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=d.workers > 0,
         )
         return iter(loader)
 
@@ -212,47 +225,42 @@ class Trainer:
             "start", iteration=self.iteration, total=self.total, world=self.ctx.world,
             device=str(self.device), batches_per_epoch=self.data.batches_per_epoch,
             parameters=sum(p.numel() for p in self.net.parameters()),
+            start_from=self.initial.source if self.initial is not None else None,
         )
-        if self.iteration == 0 and self.data.valset is not None:
+        if self.iteration == 0 and self.validator is not None:
             self.validate()
         batches = self._batches()
         stage: Stage | None = None
         losses: list[float] = []
         end = self.total if stop_at is None else min(self.total, stop_at)
-        try:
-            while self.iteration < end:
-                it = self.iteration + 1
-                if self.data.progressive is not None:
-                    new = self.data.progressive.stage_at(it)
-                    if new != stage:
-                        stage = new
-                        self.reporter.event("stage", iteration=it, stage=new.index + 1,
-                                            patch=new.patch, batch=new.batch)
-                info = self.step(it, batches, stage)
-                losses.append(info.loss)
-                self.iteration = it
-                if on_step is not None:
-                    on_step(info)
-                if it % t.log_every == 0 or it == self.total:
-                    self.reporter.event("train", iteration=it, epoch=info.epoch, lr=info.lr,
-                                        loss=float(np.mean(losses)))
-                    losses = []
-                validate = self.data.valset is not None and (
-                    (val_every and it % val_every == 0) or it == self.total
-                )
-                if validate:
-                    self.validate()
-                if validate or it % t.save_every == 0 or it == end:
-                    self.save()
-        finally:
-            self.reporter.close()
-        exported = False
+        while self.iteration < end:
+            it = self.iteration + 1
+            progressive = self.data.progressive
+            if progressive is not None and (new := progressive.stage_at(it)) != stage:
+                stage = new
+                self.reporter.event("stage", iteration=it, stage=new.index + 1,
+                                    patch=new.patch, batch=new.batch)
+            info = self.step(it, batches, stage)
+            losses.append(info.loss)
+            self.iteration = it
+            if on_step is not None:
+                on_step(info)
+            self.reporter.event("step", iteration=it, total=self.total)
+            if it % t.log_every == 0 or it == self.total:
+                self.reporter.event("train", iteration=it, total=self.total, epoch=info.epoch,
+                                    lr=info.lr, loss=float(np.mean(losses)))
+                losses = []
+            # Every rank validates (its share), so every rank joins the checkpoint after it.
+            validate = self.validator is not None and (
+                (val_every and it % val_every == 0) or it == self.total
+            )
+            if validate:
+                self.validate()
+            if validate or it % t.save_every == 0 or it == end:
+                self.save()
+        exported = self.iteration >= self.total and self.export()
         if self.iteration >= self.total:
-            exported = self.export()
-            self.reporter = Reporter(self.run_dir, enabled=self.ctx.main,
-                                     on_event=self.on_event)
             self.reporter.event("end", iteration=self.iteration, best=self.best)
-            self.reporter.close()
         dist.barrier(self.ctx)
         return TrainResult(self.run_dir, self.iteration, self.best["psnr"],
                            self.best["iteration"], exported)
@@ -277,15 +285,13 @@ class Trainer:
             if m.kind != "none" and epoch > m.after_epoch:
                 inp, target = mixup(inp, target, kind=m.kind, alpha=m.alpha, prob=m.prob,
                                     rng=self.rng)
-            last = micro == t.accumulate - 1
             sync = contextlib.nullcontext()
-            if self.ctx.distributed and not last:
+            if self.ctx.distributed and micro < t.accumulate - 1:
                 sync = self.model.no_sync()  # type: ignore[operator]
             with sync:
                 with self._autocast():
                     output = self.model(inp)
-                output = _to_float(output)
-                loss = self.criterion(output, target) / t.accumulate
+                loss = self.criterion(_to_float(output), target) / t.accumulate
                 self.scaler.scale(loss).backward()
             total_loss += float(loss.detach())
         if self.recipe.optim.clip_grad_norm:
@@ -319,35 +325,30 @@ class Trainer:
         """The network validation and export use (the EMA weights when enabled)."""
         if self.ema is None:
             return self.net
-        shadow = archs.build(self.recipe.model.family, **self.kwargs).to(self.device)
+        shadow = build_network(self.recipe.model.family, self.kwargs).to(self.device)
         shadow.load_state_dict(self.ema)
         return shadow
 
     # --- validation, checkpoints, export --------------------------------------------------------
 
-    def validate(self) -> dict[str, float]:
-        """Mean PSNR/SSIM over the validation set (rank 0); keeps the best checkpoint."""
-        assert self.data.valset is not None
+    def validate(self) -> dict[str, Any]:
+        """Validate (every rank, its share); rank 0 keeps the best checkpoint."""
+        assert self.validator is not None
         net = self.eval_net().eval()
-        result = validation.measure(net, archs.family(self.recipe.model.family),
-                                    self.data.valset, self.recipe.val, self.device,
-                                    self._autocast)
-        self.reporter.event("val", iteration=self.iteration, images=len(self.data.valset),
-                            **result)
+        result = self.validator.run(net, self.iteration, self._autocast)
+        self.reporter.event("val", iteration=self.iteration, total=self.total, **result)
         if self.best["psnr"] is None or result["psnr"] > self.best["psnr"]:
-            self.best = {**result, "iteration": self.iteration}
-            state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-            checkpoint.save(self.run_dir / "checkpoints" / checkpoint.BEST,
-                            {"model": state, "iteration": self.iteration, "best": self.best})
+            self.best = {"psnr": result["psnr"], "ssim": result["ssim"],
+                         "iteration": self.iteration}
+            if self.ctx.main:
+                state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+                checkpoint.save(self.run_dir / "checkpoints" / checkpoint.BEST,
+                                {"model": state, "iteration": self.iteration, "best": self.best})
         return result
 
     def save(self) -> None:
-        """Write ``checkpoints/latest.pt`` (rank 0), with every rank's generator states."""
-        rng = checkpoint.rng_states(self.rng)
-        states = [rng]
-        if self.ctx.distributed:
-            states = [None] * self.ctx.world
-            torch.distributed.all_gather_object(states, rng)
+        """Write ``checkpoints/latest.pt``; every rank takes part (its generator states)."""
+        states = dist.all_gather(self.ctx, checkpoint.rng_states(self.rng))
         if self.ctx.main:
             init = None
             if self.initial is not None and self.initial.family:

@@ -1,4 +1,5 @@
-"""Training losses: Charbonnier, MPRNet's edge loss, L1, and the sum over stages.
+"""Training losses: Charbonnier, MPRNet's edge loss, a colour term, L1, and the sum over
+stages.
 
 All take ``(N, C, H, W)`` tensors and return a scalar (mean over every element).
 """
@@ -49,6 +50,33 @@ def edge_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tens
     return charbonnier(laplacian(x), laplacian(y), eps)
 
 
+#: RGB -> (Cb, Cr) of ITU-R BT.601 YCbCr: the two colour-difference axes.
+CHROMA = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+
+
+def chroma(img: torch.Tensor) -> torch.Tensor:
+    """``(N, 2, H, W)`` BT.601 colour differences (Cb, Cr) of an RGB batch."""
+    weight = torch.tensor(CHROMA, dtype=img.dtype, device=img.device)
+    return torch.einsum("kc,nchw->nkhw", weight, img[:, :3])
+
+
+def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Charbonnier on the colour differences, on their magnitude (the chroma), and on
+    each image's mean chroma.
+
+    A per-pixel RGB loss is dominated by brightness errors and, where the colour of a
+    dark, noisy input is uncertain, is smallest for a greyish answer. The magnitude term
+    charges a washed-out colour as much as a wrong one; the mean term gives a washed-out
+    image one consistent push back towards the clean image's saturation (per-pixel
+    terms largely cancel over noisy pixels).
+    """
+    cx, cy = chroma(x), chroma(y)
+    mx = torch.sqrt((cx * cx).sum(1) + eps * eps)
+    my = torch.sqrt((cy * cy).sum(1) + eps * eps)
+    means = charbonnier(mx.mean((1, 2)), my.mean((1, 2)), eps)
+    return charbonnier(cx, cy, eps) + charbonnier(mx, my, eps) + means
+
+
 def stage_sum(
     outputs: Sequence[torch.Tensor], target: torch.Tensor,
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -62,17 +90,19 @@ def stage_sum(
 
 
 class RestorationLoss(nn.Module):
-    """The recipe's loss: Charbonnier or L1, plus ``edge_weight`` x edge loss, on
-    outputs optionally clamped to [0, 1], summed over the stages of multi-stage nets."""
+    """The recipe's loss: Charbonnier or L1, plus ``edge_weight`` x edge loss and
+    ``color_weight`` x colour loss, on outputs optionally clamped to [0, 1], summed over
+    the stages of multi-stage nets."""
 
     def __init__(
         self, kind: str = "charbonnier", *, eps: float = 1e-3, edge_weight: float = 0.0,
-        clamp: bool = False, stages: str = "sum",
+        color_weight: float = 0.0, clamp: bool = False, stages: str = "sum",
     ) -> None:
         super().__init__()
         if kind not in ("charbonnier", "l1"):
             raise ValueError(f"unknown loss {kind!r}")
         self.kind, self.eps, self.edge_weight = kind, eps, edge_weight
+        self.color_weight = color_weight
         self.clamp, self.stages = clamp, stages
 
     def single(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -81,6 +111,8 @@ class RestorationLoss(nn.Module):
         loss = charbonnier(out, target, self.eps) if self.kind == "charbonnier" else l1(out, target)
         if self.edge_weight:
             loss = loss + self.edge_weight * edge_loss(out, target, self.eps)
+        if self.color_weight:
+            loss = loss + self.color_weight * color_loss(out, target, self.eps)
         return loss
 
     def forward(
@@ -95,8 +127,11 @@ class RestorationLoss(nn.Module):
 
 __all__ = [
     "GAUSS_1D",
+    "CHROMA",
     "RestorationLoss",
     "charbonnier",
+    "chroma",
+    "color_loss",
     "edge_loss",
     "l1",
     "laplacian",

@@ -77,7 +77,7 @@ def select(
 
     n = inp.shape[0]
     if stage.batch < n:
-        keep = torch.from_numpy(np.sort(rng.choice(n, stage.batch, replace=False)))
+        keep = torch.from_numpy(np.sort(rng.choice(n, stage.batch, replace=False))).to(inp.device)
         inp, target = inp[keep], target[keep]
     loaded = inp.shape[-1]
     if stage.patch < loaded:

@@ -39,6 +39,10 @@ class ModelSection:
     style: str = ""
     #: Output size / input size; > 1 means the input is bicubic-upsampled first.
     scale: int = 1
+    #: Weights to start from (a model name, folder, ``hf:`` reference or file), as
+    #: ``--from``, which overrides it; empty: from scratch. The network is then the one
+    #: those weights belong to.
+    pretrained: str = ""
 
 
 @dataclass
@@ -63,11 +67,22 @@ class DataSection:
     augment: Literal["dihedral8", "mprnet9", "none"] = "dihedral8"
     #: Probability of MPRNet's saturation jitter (x U(0.8, 1.2) on input and target).
     saturation_jitter: float = 0.0
-    #: Each epoch visits every image this many times (for small personal sets).
+    #: Each epoch visits every image this many times (for small personal sets); each
+    #: visit is its own sample (own crop, flip and noise).
     repeat: int = 1
-    #: Keep decoded images in memory (small sets).
-    cache: bool = False
+    #: Keep decoded images in memory: ``auto`` while they fit ``cache_gb``.
+    cache: bool | Literal["auto"] = "auto"
+    #: Memory the decoded images may take per process for ``cache = "auto"``, in GB;
+    #: 0: a quarter of this machine's memory (shared by its processes).
+    cache_gb: float = 0.0
     workers: int = 0
+    #: Keep the last, smaller batch of each epoch (MPRNet, MIRNet) instead of dropping it
+    #: (BasicSR, MIRNet-v2; needed by progressive learning).
+    drop_last: bool = True
+    #: Decode every image before training; unreadable ones are skipped with a line.
+    check: bool = True
+    #: The run stops if fewer than this share of the images can be read.
+    min_readable: float = 0.9
 
 
 @dataclass
@@ -92,6 +107,9 @@ class LossSection:
     eps: float = 1e-3
     #: Weight of MPRNet's edge loss (0.05 in MPRNet deblurring/deraining; 0 = off).
     edge_weight: float = 0.0
+    #: Weight of the colour term (Charbonnier on BT.601 colour differences and on their
+    #: magnitude; keeps the colour of low-light enhancement; 0 = off).
+    color_weight: float = 0.0
     #: Clamp outputs to [0, 1] before the loss (MPRNet/MIRNet denoising).
     clamp: bool = False
     #: Networks returning several stages (MPRNet): ``sum`` all, or only the ``final``.
@@ -216,8 +234,10 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
 def recipe_from_dict(data: Mapping[str, Any], *, where: object = "recipe") -> Recipe:
     """Build a checked :class:`Recipe` from nested mappings."""
     from imgrestore.ops.degrade import check_spec
+    from imgrestore.training.bounds import check_bounds
 
     recipe = _build(Recipe, data, where, "")
+    check_bounds(recipe, where)
     if recipe.data.degradation:
         try:
             check_spec(recipe.data.degradation)

@@ -18,18 +18,23 @@ from itertools import accumulate
 
 def warmup_cosine(
     step: int, *, base: float, total: int, warmup: int = 0, eta_min: float = 1e-6,
-    extra_period: int = 0,
+    extra_period: int = 0, hold: int = 0,
 ) -> float:
     """Learning rate at ``step`` (1-based epoch or iteration).
 
-    ``base * step / warmup`` during the warmup, then
-    ``eta_min + (base - eta_min) * (1 + cos(pi * (step - warmup) / T)) / 2`` with
-    ``T = total - warmup + extra_period`` (MPRNet denoising uses ``extra_period = 40``).
+    ``base * step / warmup`` during the warmup, ``base`` for ``hold`` more steps, then
+    ``eta_min + (base - eta_min) * (1 + cos(pi * t / T)) / 2`` with
+    ``t = step - warmup - hold`` and ``T = total - warmup + extra_period`` (MPRNet
+    denoising uses ``extra_period = 40``).
+
+    ``hold = 1`` is what MPRNet/MIRNet's ``GradualWarmupScheduler`` does per epoch: the
+    epoch after the warmup repeats the base rate (its cosine scheduler starts one epoch
+    late), so the last epoch uses ``t = T - 1 - extra_period``.
     """
     if warmup and step <= warmup:
         return base * step / warmup
     period = max(1, total - warmup + extra_period)
-    t = min(step - warmup, period)
+    t = min(max(0, step - warmup - hold), period)
     return eta_min + 0.5 * (base - eta_min) * (1 + math.cos(math.pi * t / period))
 
 

@@ -59,12 +59,14 @@ def model_dir(name: str) -> Path:
     return models_dir() / name
 
 
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to 1, true, yes or on."""
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
 def offline() -> bool:
     """Whether the network must not be touched."""
-    return any(
-        os.environ.get(var, "").strip().lower() in _TRUE
-        for var in (ENV_OFFLINE, "HF_HUB_OFFLINE")
-    )
+    return any(env_flag(var) for var in (ENV_OFFLINE, "HF_HUB_OFFLINE"))
 
 
 def cached_dirs() -> list[Path]:
@@ -82,6 +84,58 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified_file() -> Path:
+    """Where the hashes of verified weights files are remembered."""
+    return home() / "verified.json"
+
+
+def matches_sha256(path: Path, expected: str) -> bool:
+    """Whether ``path`` hashes to ``expected``, hashing only when needed.
+
+    A file that matched once is remembered with its size, modification and change times
+    and inode (in :func:`verified_file`); it is hashed again only when one of them
+    changes, so loading a cached model costs one ``stat`` instead of reading it twice.
+    """
+    st = os.stat(path)
+    key = str(Path(path).resolve())
+    stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    memo = _read_verified()
+    if memo.get(key) == {"stamp": stamp, "sha256": expected}:
+        return True
+    if sha256_file(path) != expected:
+        if memo.pop(key, None) is not None:
+            _write_verified(memo)
+        return False
+    memo[key] = {"stamp": stamp, "sha256": expected}
+    _write_verified(memo)
+    return True
+
+
+def _read_verified() -> dict:
+    import json
+
+    try:
+        data = json.loads(verified_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_verified(memo: dict) -> None:
+    """Keep ``memo`` (files that are gone are dropped); a read-only cache only loses it."""
+    import json
+
+    path = verified_file()
+    memo = {k: v for k, v in memo.items() if os.path.exists(k)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
+        temp.write_text(json.dumps(memo, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:
+        pass
 
 
 @contextmanager

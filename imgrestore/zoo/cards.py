@@ -11,12 +11,12 @@ This module is torch-free.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
 from imgrestore.archs import ArchSpec, spec
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError
 
 Task = Literal["denoise", "deblur", "derain", "enhance", "upscale"]
 InputKind = Literal["rgb", "dual_pixel"]
@@ -31,29 +31,43 @@ BUILTIN_LICENCE = "MIT (imgrestore's own weights; commercial use allowed)"
 
 @dataclass(frozen=True)
 class Source:
-    """One place the weights of a card can be had.
+    """One place the weights of a card can be had; a card lists them official first,
+    then mirrors, and they are tried in that order.
 
-    ``kind`` decides how: ``github_release`` and ``hf`` are downloaded by
-    ``imgrestore models download``; ``google_drive`` files must be downloaded by
-    hand (Drive's confirmation pages break scripted downloads) and imported with
-    ``imgrestore models import``; ``builtin`` files ship inside the package under
-    ``imgrestore/zoo/builtin/``.
+    ``kind`` decides how: ``github_release`` (any plain URL) and ``google_drive`` (a Drive
+    file or folder link) are downloaded through gdown; ``hf`` through
+    ``huggingface_hub``; ``builtin`` files ship inside the package under
+    ``imgrestore/zoo/builtin/``. Every downloaded file is checked against the card's
+    pinned sha256 and size when it has them, so a mirror cannot substitute another file.
     """
 
     kind: SourceKind
     #: A URL (``github_release``, ``google_drive``), ``owner/repo[@revision]`` (``hf``),
     #: or a file name under ``imgrestore/zoo/builtin/`` (``builtin``).
     location: str
-    #: The file's name as published (what the user's browser saves).
+    #: The file's name as published (what the user's browser saves; for a Drive folder,
+    #: the file picked from it).
     filename: str
-    #: Hex sha256 of the published file, or ``None`` when not known in advance: the
-    #: hash seen on first download is then recorded in the cache (trust on first use).
-    sha256: str | None = None
+    #: ``False`` for a mirror whose file names or revision no download has confirmed yet:
+    #: tried only when the user opts in (``IMGRESTORE_UNVERIFIED_MIRRORS=1`` or
+    #: ``imgrestore models download --unverified``).
+    verified: bool = True
 
     @property
     def automatic(self) -> bool:
-        """Whether imgrestore can fetch this source by itself."""
-        return self.kind in ("github_release", "hf", "builtin")
+        """Whether imgrestore fetches this source by itself (unverified mirrors: on request)."""
+        return self.kind != "builtin" and self.verified
+
+    @property
+    def where(self) -> str:
+        """The source as one string: a URL or ``hf:owner/repo/filename``."""
+        return f"hf:{self.location}/{self.filename}" if self.kind == "hf" else self.location
+
+    @property
+    def host(self) -> str:
+        """Who serves it, in words ("Google Drive", "GitHub release", ...)."""
+        return {"github_release": "GitHub release", "google_drive": "Google Drive",
+                "hf": "Hugging Face Hub", "builtin": "imgrestore"}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,10 @@ class Card:
     sources: tuple[Source, ...] = ()
     #: Whether this card is its task's default (for its scale / style).
     default: bool = False
+    #: Hex sha256 and size in bytes of the published file, once pinned (see :data:`PINS`):
+    #: a download or import that differs is refused. ``None``: trust on first use.
+    sha256: str | None = None
+    size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.licence:
@@ -121,12 +139,19 @@ class Card:
         return any(s.automatic for s in self.sources)
 
     @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
+
+    @property
     def builtin(self) -> bool:
         """Whether the weights ship inside the package (always available, offline)."""
         return any(s.kind == "builtin" for s in self.sources)
 
 
 _MIRNETV2_RELEASE = "https://github.com/swz30/MIRNetv2/releases/download/v1.0.0/"
+#: A third-party mirror of MPRNet's released files (the deepinv library's organisation).
+#: Unverified: no download has yet confirmed its file names, nor pinned a revision.
+_MPRNET_HF_MIRROR = "deepinv/MPRNet"
 
 
 def _drive_file(file_id: str, filename: str) -> Source:
@@ -145,10 +170,14 @@ def _release(filename: str) -> Source:
 
 def _drive(name: str, task: Task, data: str, bench: Benchmark, source: Source,
            aliases: tuple[str, ...], *, config: str | None = None, scale: int = 1,
-           style: Style | None = None, default: bool = False) -> Card:
-    """A card whose weights the authors publish on Google Drive (imported by hand)."""
+           style: Style | None = None, default: bool = False,
+           mirror: str | None = None) -> Card:
+    """A card whose weights the authors publish on Google Drive (downloaded through gdown);
+    ``mirror``: a Hub repository holding the same file, an unverified mirror."""
+    sources = (source,) if mirror is None else (
+        source, Source("hf", mirror, source.filename, verified=False))
     return Card(name, task, config or name, scale=scale, style=style, aliases=aliases,
-                training_data=data, benchmark=bench, sources=(source,),
+                training_data=data, benchmark=bench, sources=sources,
                 prefers_whole_image=task == "enhance", default=default)
 
 
@@ -179,19 +208,19 @@ _LOL = "LOL (485 low-light / normal-light pairs)"
 _FIVEK = "MIT-Adobe FiveK (expert C retouching)"
 
 _CARDS: tuple[Card, ...] = (
-    # MPRNet: weights on Google Drive only.
+    # MPRNet: weights on Google Drive (downloaded through gdown), mirrored on the Hub.
     _drive("mprnet_deblurring", "deblur", "GoPro (2,103 blurred/sharp pairs)",
            Benchmark("GoPro", 32.66, 0.959),
            _drive_file("1QwQUVbk6YVOJViCsOKYNykCsdJSVGRtb", "model_deblurring.pth"),
-           ("mprnet-deblur",), default=True),
+           ("mprnet-deblur",), default=True, mirror=_MPRNET_HF_MIRROR),
     _drive("mprnet_deraining", "derain", "Rain13K (13,712 synthetic rain pairs)",
            Benchmark("average of 5 rain test sets", 32.73, 0.921),
            _drive_file("1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM", "model_deraining.pth"),
-           ("mprnet-derain",), default=True),
+           ("mprnet-derain",), default=True, mirror=_MPRNET_HF_MIRROR),
     _drive("mprnet_denoising", "denoise", _SIDD, Benchmark("SIDD", 39.71, 0.958),
            _drive_file("1LODPt9kYmxwU98g96UrRA0_Eh5HYcsRw", "model_denoising.pth"),
-           ("mprnet-denoise",)),
-    # MIRNet: weights on Google Drive only; one configuration, five weights files.
+           ("mprnet-denoise",), mirror=_MPRNET_HF_MIRROR),
+    # MIRNet: weights on Google Drive (downloaded through gdown); one configuration, five files.
     _drive("mirnet_denoising", "denoise", _SIDD,
            Benchmark("SIDD", 39.72, 0.959),
            _drive_file("13PGkg3yaFQCvz6ytN99Heh_yyvfxRCdG", "model_denoising.pth"),
@@ -241,11 +270,20 @@ _CARDS: tuple[Card, ...] = (
     _builtin("builtin_upscale_x4", "upscale", "bicubic x4", scale=4),
 )
 
+#: Pinned (sha256, size in bytes) of published files, by card name: one line each, as
+#: ``imgrestore models pin`` prints them from a cache filled by real downloads. A card
+#: without a line is trusted on first use (docs/models.md, "Pinning").
+PINS: Mapping[str, tuple[str, int]] = MappingProxyType({
+})
+
 #: Every card, by canonical name, in display order.
-CARDS: Mapping[str, Card] = MappingProxyType({c.name: c for c in _CARDS})
+CARDS: Mapping[str, Card] = MappingProxyType({
+    c.name: replace(c, sha256=PINS[c.name][0], size=PINS[c.name][1]) if c.name in PINS else c
+    for c in _CARDS
+})
 
 _BY_NAME: Mapping[str, Card] = MappingProxyType(
-    {**{a: c for c in _CARDS for a in c.aliases}, **CARDS}
+    {**{a: c for c in CARDS.values() for a in c.aliases}, **CARDS}
 )
 
 
@@ -255,10 +293,10 @@ def find_card(name: str) -> Card | None:
 
 
 def card(name: str) -> Card:
-    """The card called ``name`` (canonical name or alias); :class:`WeightsError` if none."""
+    """The card called ``name`` (canonical name or alias); :class:`UsageError` if none."""
     found = find_card(name)
     if found is None:
-        raise WeightsError(
+        raise UsageError(
             f"{name}: no such model; `imgrestore models list` shows the known names"
         )
     return found
@@ -268,15 +306,15 @@ def builtin_card(task: str, *, scale: int | None = None, style: str | None = Non
     """The built-in model for ``task`` (``scale`` for ``upscale``, default 2; ``style`` for
     ``enhance``: only ``lowlight`` has one)."""
     if task not in TASKS:
-        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
-    builtins = [c for c in _CARDS if c.builtin and c.task == task]
+        raise UsageError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+    builtins = [c for c in CARDS.values() if c.builtin and c.task == task]
     found = [c for c in builtins if c.scale == (scale or builtins[0].scale)
              and (style is None or c.style == style)]
     if not found:
         offered = ", ".join(f"x{c.scale}" if task == "upscale" else (c.style or c.name)
                             for c in builtins)
         wanted = f"x{scale}" if task == "upscale" else style
-        raise WeightsError(f"{task}: no built-in model for {wanted}; built-in: {offered}")
+        raise UsageError(f"{task}: no built-in model for {wanted}; built-in: {offered}")
     return found[0]
 
 
@@ -284,19 +322,19 @@ def default_card(task: str, *, scale: int | None = None, style: str | None = Non
     """The default card for ``task`` (and, for ``upscale``, ``scale``; for ``enhance``,
     ``style``, which defaults to ``lowlight``)."""
     if task not in TASKS:
-        raise WeightsError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
-    candidates = [c for c in _CARDS if c.default and c.task == task]
+        raise UsageError(f"{task}: no such task; tasks are {', '.join(TASKS)}")
+    candidates = [c for c in CARDS.values() if c.default and c.task == task]
     if task == "upscale":
         scales = sorted(c.scale for c in candidates)
         if scale is None:
-            raise WeightsError(f"upscale needs a scale: one of {scales}")
+            raise UsageError(f"upscale needs a scale: one of {scales}")
         candidates = [c for c in candidates if c.scale == scale]
         if not candidates:
-            raise WeightsError(f"upscale x{scale}: no default model; scales are {scales}")
+            raise UsageError(f"upscale x{scale}: no default model; scales are {scales}")
     elif task == "enhance":
         wanted = style or "lowlight"
         candidates = [c for c in candidates if c.style == wanted]
         if not candidates:
-            raise WeightsError(f"enhance: no style {wanted!r}; styles are lowlight, retouch")
+            raise UsageError(f"enhance: no style {wanted!r}; styles are lowlight, retouch")
     return candidates[0]
 

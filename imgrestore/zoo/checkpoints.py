@@ -22,6 +22,7 @@ from imgrestore.errors import WeightsError
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 StateDict = dict[str, "torch.Tensor"]
 Shapes = Mapping[str, tuple[int, ...]]
@@ -34,11 +35,43 @@ def read_checkpoint(path: Path) -> StateDict:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such file")
-    if path.suffix == ".safetensors":
+    kind = _container(path)
+    if kind == "safetensors":
         state = _read_safetensors(path)
-    else:
+    elif kind == "torch":
         state = unwrap(_read_pickle(path), path)
+    else:
+        raise WeightsError(f"{path}: not a weights file (neither a PyTorch checkpoint nor "
+                           "safetensors)")
+    check_finite(state, where=path)
     return filter_keys(state)
+
+
+def check_finite(state: Mapping[str, torch.Tensor], *, where: object) -> None:
+    """Refuse weights holding NaN or infinite values (the network would output black)."""
+    import torch
+
+    bad = [k for k, v in state.items()
+           if v.is_floating_point() and v.numel() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise WeightsError(
+            f"{where}: {len(bad)} weight tensor{'s' * (len(bad) != 1)} hold NaN or infinite "
+            f"values (first: {bad[0]}); refused"
+        )
+
+
+def _container(path: Path) -> str | None:
+    """``safetensors``, ``torch`` (a zip archive or a legacy pickle) or None, by content."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix == ".safetensors" or (len(head) == 9 and head[8:9] == b"{"):
+        return "safetensors"
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return "torch"
+    return None
 
 
 def _read_safetensors(path: Path) -> StateDict:
@@ -64,8 +97,10 @@ def _read_pickle(path: Path) -> Any:
             f"{path}: refused: the file holds Python objects other than tensors, which "
             f"could run code when loaded ({first})"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # torch.load raises KeyError, IndexError... on other files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = first[:200] if isinstance(exc, (RuntimeError, EOFError, OSError, ValueError)) \
+            else f"{type(exc).__name__}{': ' + first[:200] if first else ''}"
         raise WeightsError(
             f"{path}: not a readable checkpoint, truncated or corrupt ({first})"
         ) from None
@@ -163,6 +198,49 @@ def check_family(state: Mapping[str, Any], config: str, *, where: object) -> Non
             f"{where}: holds {detected.describe()}, but {config} expects "
             f"{spec.family}({want})"
         )
+
+
+#: A network from a model folder or a weights file may have at most this many times the
+#: parameters of its family's largest released configuration.
+MAX_PARAMS_FACTOR = 4
+
+
+def sized_network(family_name: str, kwargs: Mapping[str, Any], *, where: object) -> nn.Module:
+    """The network ``kwargs`` describe, built on the meta device (no memory, no time), once
+    they are within the family's declared bounds and its size within
+    :data:`MAX_PARAMS_FACTOR` times the family's largest released configuration.
+
+    An untrusted ``imgrestore.json`` (``{"n_feat": 30000}``), or shapes that claim a huge
+    width, can so never make imgrestore allocate without limit or build for ever.
+    """
+    import torch
+
+    from imgrestore.archs import build, family
+    from imgrestore.archs.descriptor import ArgumentError
+
+    descriptor = family(family_name)
+    try:
+        descriptor.check_arguments(kwargs)
+    except ArgumentError as exc:
+        raise WeightsError(f"{where}: {exc}; refused (outside what {descriptor.title} "
+                           "allows)") from None
+    try:
+        with torch.device("meta"):
+            net = build(family_name, **kwargs)
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as exc:
+        raise WeightsError(f"{where}: cannot build {family_name} ({exc})") from None
+    count = sum(p.numel() for p in net.parameters())
+    configurations = descriptor.configurations.values()
+    # A family with no released weights (a plug-in, a test's toy) is bounded by its own.
+    released = [c.params for c in configurations if c.released]
+    kind = "released" if released else "known"
+    largest = max(released or [c.params for c in configurations], default=0)
+    if largest and count > MAX_PARAMS_FACTOR * largest:
+        raise WeightsError(
+            f"{where}: a {family_name} network of {count / 1e6:.1f} M parameters, more than "
+            f"{MAX_PARAMS_FACTOR}x the largest {kind} one ({largest / 1e6:.1f} M); refused"
+        )
+    return net
 
 
 def check_config(state: Mapping[str, Any], config: str, *, where: object) -> None:

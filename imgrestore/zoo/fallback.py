@@ -75,8 +75,8 @@ def short_reason(error: Exception) -> str:
     text = f"{getattr(error, 'reason', '')} {error}"
     if cache.offline():
         return "offline mode is on"
-    if getattr(error, "refused", False):
-        return "the download was refused"
+    if getattr(error, "refused", False) or "refused the download" in text:
+        return "the download was refused"  # the latter: a refusal remembered (not retried)
     if _NO_NETWORK.search(text):
         return "no network"
     if re.search(r"sha256|bytes, not the pinned|corrupt", text):

@@ -5,10 +5,10 @@ default (``ref=None, task="deblur"``), a local weights file (official ``.pth`` o
 ``.safetensors``), an imgrestore model folder (``model.safetensors`` +
 ``imgrestore.json``, e.g. a training run), or ``hf:owner/repo[@revision]``.
 
-Official weights are fetched once (GitHub release assets automatically; Google Drive
-files by ``imgrestore models import``), checked, and kept in the cache as safetensors.
-When a task's default weights are missing and cannot be fetched, the error says what is
-missing and the exact command that fixes it (exit code 3).
+Official weights are fetched once (GitHub release assets and Google Drive files, see
+:mod:`.install`), checked, and kept in the cache as safetensors. When a task's default
+weights are missing and cannot be fetched, the error says what is missing and the exact
+command that fixes it (exit code 3).
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ from imgrestore.zoo.checkpoints import (
     check_fits,
     read_checkpoint,
     shapes,
+    sized_network,
     unknown_family,
 )
 from imgrestore.zoo.fallback import Fallback, describe
-from imgrestore.zoo.install import card_meta, ensure_cached
+from imgrestore.zoo.install import DownloadProgress, card_meta, ensure_cached
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
     ModelMeta,
@@ -113,14 +114,16 @@ def load_model(
     scale: int | None = None,
     style: str | None = None,
     notify: Notify = log.info,
+    progress: DownloadProgress | None = None,
 ) -> LoadedModel:
     """Resolve ``ref`` (or ``task``'s default card) and load it, fetching if needed.
 
     ``weights`` loads that local file instead of the cached weights; it is checked
     against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
     pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
-    ``notify`` receives one-line notices (licence on first download); a built-in model
-    standing in for the default says why in ``LoadedModel.fallback``.
+    ``notify`` receives one-line notices (licence on first download); ``progress`` is
+    told how a download goes; a built-in model standing in for the default says why in
+    ``LoadedModel.fallback``.
     """
     if weights is not None:
         named = card(ref) if ref is not None else None
@@ -128,22 +131,23 @@ def load_model(
     elif ref is None:
         if task is None:
             raise UsageError("no model given: name a model or a task")
-        loaded = _load_card(default_card(task, scale=scale, style=style), notify, default=True)
+        loaded = _load_card(default_card(task, scale=scale, style=style), notify, progress,
+                            default=True)
     elif ref == "builtin":
         if task is None:
             raise UsageError("--model builtin needs a task (denoise, deblur, ...)")
-        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify)
+        loaded = _load_card(builtin_card(task, scale=scale, style=style), notify, progress)
     elif ref.startswith("hf:"):
         from imgrestore.zoo import hub
 
         folder = hub.fetch(ref)
         loaded = load_model_dir(folder, check_hash=True, source=ref)
     elif (found := find_card(ref)) is not None:
-        loaded = _load_card(found, notify)
+        loaded = _load_card(found, notify, progress)
     elif Path(ref).exists():
         loaded = load_path(Path(ref), task=task, scale=scale, style=style)
     else:
-        raise WeightsError(
+        raise UsageError(
             f"{ref}: no such model, file or folder; `imgrestore models list` shows the names"
         )
     _check_agrees(loaded, task=task, scale=scale)
@@ -160,13 +164,14 @@ def _check_agrees(loaded: LoadedModel, *, task: str | None, scale: int | None) -
 # --- cards: cached (see .install), built in, or a built-in stand-in ------------------------
 
 
-def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel:
+def _load_card(c: Card, notify: Notify, progress: DownloadProgress | None, *,
+               default: bool = False) -> LoadedModel:
     if c.builtin:
         return load_model_dir(builtin_dir(c), card=c, check_hash=True,
                               source=f"builtin:{c.name}")
     fallback = builtin_fallback(c) if default else None
     try:
-        folder = ensure_cached(c, notify=notify, retry=fallback is None)
+        folder = ensure_cached(c, notify=notify, progress=progress, retry=fallback is None)
     except WeightsError as missing:
         if fallback is None:
             others = [o.name for o in CARDS.values() if o.builtin and o.task == c.task]
@@ -174,7 +179,7 @@ def _load_card(c: Card, notify: Notify, *, default: bool = False) -> LoadedModel
                 raise WeightsError(f"{missing} (no built-in model stands in for it; the "
                                    f"built-in {c.task} models: {', '.join(others)})") from None
             raise
-        stand_in = _load_card(fallback, notify)
+        stand_in = _load_card(fallback, notify, progress)
         return dataclasses.replace(stand_in, fallback=describe(c, fallback, missing))
     return load_model_dir(folder, card=c)
 
@@ -204,15 +209,24 @@ def builtin_dir(c: Card) -> Path:
 # --- folders and files --------------------------------------------------------------------
 
 
-def load_model_dir(folder: str | Path, *, card: Card | None = None, check_hash: bool = False,
+def load_model_dir(folder: str | Path, *, card: Card | None = None, check_hash: bool = True,
                    source: str | None = None) -> LoadedModel:
-    """Load an imgrestore model folder (``model.safetensors`` + ``imgrestore.json``)."""
+    """Load an imgrestore model folder (``model.safetensors`` + ``imgrestore.json``).
+
+    The weights are checked against the sha256 ``imgrestore.json`` records (hashed again
+    only when the file changed since it last matched: :func:`cache.matches_sha256`).
+    """
     folder = Path(folder)
     meta = read_meta(folder)
     weights = folder / WEIGHTS_FILE
-    if check_hash and meta.sha256 and cache.sha256_file(weights) != meta.sha256:
+    if not weights.is_file():
+        raise WeightsError(f"{folder}: no {WEIGHTS_FILE}; not an imgrestore model folder")
+    if check_hash and meta.sha256 and not cache.matches_sha256(weights, meta.sha256):
+        fix = (f"; remove it and download or import it again: imgrestore models remove "
+               f"{card.name}" if card is not None and not card.builtin else "")
         raise WeightsError(
-            f"{weights}: content does not match the sha256 in imgrestore.json (corrupt)"
+            f"{weights}: corrupt: its content does not match the sha256 recorded in "
+            f"imgrestore.json{fix}"
         )
     state = read_checkpoint(weights)
     spec = meta.arch_spec()
@@ -282,16 +296,15 @@ def _spec_for(detected: Detected, path: Path, scale: int) -> ArchSpec:
 
 
 def _build(spec: ArchSpec, state: Mapping[str, torch.Tensor], *, where: object) -> nn.Module:
-    """Build ``spec``'s network and load ``state`` into it strictly, after checking it fits."""
+    """Build ``spec``'s network and load ``state`` into it strictly, after checking it fits:
+    its arguments and size are bounded and its shapes compared on the meta device first."""
     from imgrestore.archs import build
 
     released = SPECS.get(spec.name)
     if released is not None and dict(released.kwargs) == dict(spec.kwargs):
         check_family(state, spec.name, where=where)
-    try:
-        net = build(spec.family, **spec.kwargs)
-    except TypeError as exc:
-        raise WeightsError(f"{where}: cannot build {spec.family} ({exc})") from None
-    check_fits(state, shapes(net.state_dict()), where=where, config=spec.name)
+    sized = sized_network(spec.family, spec.kwargs, where=where)
+    check_fits(state, shapes(sized.state_dict()), where=where, config=spec.name)
+    net = build(spec.family, **spec.kwargs)
     net.load_state_dict(state, strict=True)
     return net.eval()

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "imgrestore.json"
 FORMAT_VERSION = 1
+#: The largest ``imgrestore.json`` read (a real one is well under 4 KB).
+MAX_META_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class ModelMeta:
         known = set(cls.__dataclass_fields__) - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
+        _check_types(values, where)
         configuration = values.get("configuration")
         if "family" not in values and configuration in SPECS:
             values["family"] = SPECS[configuration].family
@@ -120,15 +123,63 @@ class ModelMeta:
             raise WeightsError(f"{where}: {META_FILE} is malformed ({exc})") from None
 
 
+#: The JSON types each field of ``imgrestore.json`` may have (None: the field may be null).
+_FIELD_TYPES: Mapping[str, tuple[type | None, ...]] = {
+    "family": (str,), "configuration": (str, None), "kwargs": (dict, None),
+    "task": (str, None), "scale": (int,), "input_kind": (str,), "style": (str, None),
+    "licence": (str, None), "name": (str, None), "prefers_whole_image": (bool,),
+    "sha256": (str, None), "source": (dict, None), "format": (int,),
+}  # fmt: skip
+_MAX_SCALE = 8
+
+
+def _check_types(values: Mapping[str, Any], where: object) -> None:
+    """Refuse fields of the wrong JSON type, or out of range (an untrusted folder)."""
+    for key, value in values.items():
+        allowed = _FIELD_TYPES.get(key, ())
+        ok = any(value is None if t is None else isinstance(value, t) for t in allowed)
+        if ok and isinstance(value, int) and not isinstance(value, bool) and bool in allowed:
+            ok = False
+        if ok and isinstance(value, bool) and int in allowed and bool not in allowed:
+            ok = False
+        if not ok:
+            names = " or ".join("null" if t is None else _JSON_NAMES[t] for t in allowed)
+            raise WeightsError(f"{where}: {META_FILE} field {key!r} must be {names}, "
+                               f"not {_short(value)}")
+    scale = values.get("scale", 1)
+    if not 1 <= scale <= _MAX_SCALE:
+        raise WeightsError(f"{where}: {META_FILE} scale {scale} is outside 1..{_MAX_SCALE}")
+    if values.get("input_kind", "rgb") not in ("rgb", "dual_pixel"):
+        raise WeightsError(f"{where}: {META_FILE} input_kind must be 'rgb' or 'dual_pixel'")
+
+
+_JSON_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object"}
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def read_meta(folder: Path) -> ModelMeta:
     """Read ``folder/imgrestore.json``."""
     path = Path(folder) / META_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_META_BYTES + 1)
     except FileNotFoundError:
         raise WeightsError(f"{folder}: no {META_FILE}; not an imgrestore model folder") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise WeightsError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    if len(raw) > MAX_META_BYTES:
+        raise WeightsError(f"{path}: larger than {MAX_META_BYTES // 1024} KB; not a model "
+                           "description")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"{path}: unreadable ({exc})") from None
+    except RecursionError:
+        raise WeightsError(f"{path}: unreadable (nested too deeply)") from None
     return ModelMeta.from_json(data, path)
 
 

@@ -19,6 +19,8 @@ def push(folder: Path, ref: str | hub.HubRef, *, private: bool | None = None,
     The folder is checked first (``imgrestore.json`` valid, weights fit their network).
     The repository is created if missing; ``@revision`` names the branch to commit to.
     """
+    if isinstance(ref, str):
+        hub.parse_ref(ref)  # a malformed id is a usage error before any work
     folder = Path(folder)
     if not is_model_dir(folder):
         raise WeightsError(f"{folder}: not an imgrestore model (needs {' and '.join(hub.FILES)})")

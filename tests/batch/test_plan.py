@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,112 @@ def test_stdin_and_stdout(tmp_path):
 def test_unknown_format_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="unknown output format"):
         _plan([_img(tmp_path / "a.png")], format="exr")
+
+
+# ---------------------------------------------------------------- every entry a file or a line
+
+
+def _by_name(plan):
+    return {j.source.name: j for j in plan.jobs}
+
+
+def test_fifos_devices_and_link_loops_each_get_a_line(tmp_path):
+    from ..specialfiles import ZERO, broken_link, fifo, link_loop, returns, unix_socket
+
+    folder = tmp_path / "in"
+    _img(folder / "good.png")
+    pipe = fifo(folder / "pipe.jpg")
+    link_loop(folder / "loop.jpg")
+    broken_link(folder / "gone.png")
+    (folder / "folder.jpg").mkdir()
+    sock = unix_socket(folder / "s.png")
+    named = fifo(tmp_path / "named.png")
+
+    plan = returns(_plan, [folder, named, ZERO], unblock=pipe)
+
+    jobs = _by_name(plan)
+    assert jobs["good.png"].state == "todo"
+    expected = {"pipe.jpg": "is a FIFO (named pipe), not a regular file",
+                "loop.jpg": "symbolic link loop", "gone.png": "broken symbolic link",
+                "folder.jpg": "is a folder, not an image (add -r to go into it)",
+                "named.png": "is a FIFO", "zero": "is a character device"}
+    if sock is not None:
+        expected["s.png"] = "is a socket"
+    for name, reason in expected.items():
+        assert jobs[name].state == "fail" and reason in jobs[name].reason, name
+    assert len(plan.jobs) == len(expected) + 1 and not plan.ignored
+
+
+def test_a_folder_without_images_says_so_and_suggests_r(tmp_path):
+    _img(tmp_path / "trip" / "day1" / "a.jpg")
+    (tmp_path / "empty").mkdir()
+    _img(tmp_path / "done" / "a-denoised.jpg")
+    plan = _plan([tmp_path / "trip", tmp_path / "empty", tmp_path / "done"])
+    reasons = {j.source.name: j.reason for j in plan.jobs}
+    assert all(j.state == "fail" for j in plan.jobs)
+    assert reasons["trip"] == ("no images in this folder, only 1 sub-folder: add -r to go "
+                               "into them")
+    assert reasons["empty"] == "no images in this folder (it is empty)"
+    assert "1 earlier output(s)" in reasons["done"]
+    (job,) = _plan([tmp_path / "trip"], recursive=True).jobs
+    assert job.state == "todo" and job.source.name == "a.jpg"
+
+
+def test_a_linked_folder_is_not_followed_and_says_so(tmp_path):
+    _img(tmp_path / "elsewhere" / "b.png")
+    _img(tmp_path / "in" / "a.png")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "in" / "link")
+    plan = _plan([tmp_path / "in"], recursive=True)
+    jobs = _by_name(plan)
+    assert jobs["a.png"].state == "todo"
+    assert jobs["link"].state == "skip" and "not followed" in jobs["link"].reason
+
+
+def test_o_naming_one_file_needs_one_input(tmp_path):
+    a, b = _img(tmp_path / "a.png"), _img(tmp_path / "b.png")
+    for inputs in ([a, b], [tmp_path], [str(tmp_path / "*.png")]):
+        with pytest.raises(UsageError, match=r"-o .*single\.png: names one file"):
+            _plan(inputs, output=str(tmp_path / "single.png"))
+    assert not (tmp_path / "single.png").exists()
+    jobs = _plan([a, b], output=str(tmp_path / "restored.d") + os.sep).jobs
+    assert [j.dest.parent.name for j in jobs] == ["restored.d", "restored.d"]
+    (job,) = _plan([str(tmp_path / "a.*")], output=str(tmp_path / "one.png")).jobs
+    assert job.dest == tmp_path / "one.png"
+
+
+def test_outputs_of_ours_in_the_input_tree_are_never_inputs(tmp_path):
+    _img(tmp_path / "in" / "sub" / "a.jpg")
+    out = tmp_path / "in" / "restored"
+    _img(out / "sub" / "a-denoised.jpg")  # an earlier run with -o inside the tree
+    _img(out / "sub" / "a_clean.jpg")  # one with --suffix _clean
+    _img(tmp_path / "in" / "sub" / "a-x2.jpg")  # an upscale beside its input
+    plan = _plan([tmp_path / "in"], output=str(out), recursive=True, suffix="_sharp")
+    assert [j.source.name for j in plan.jobs] == ["a.jpg"]
+    assert plan.jobs[0].dest == out / "sub" / "a_sharp.jpg"
+
+
+def test_existing_outputs_that_are_incomplete_are_redone(tmp_path):
+    from imgrestore.batch.plan import INCOMPLETE_OUTPUT
+
+    src = _img(tmp_path / "p.jpg")
+    out = tmp_path / "p-denoised.jpg"
+    for data in (b"", src.read_bytes()[:200]):
+        out.write_bytes(data)
+        (job,) = _plan([src]).jobs
+        assert job.state == "todo" and job.note == INCOMPLETE_OUTPUT
+    out.write_bytes(src.read_bytes())
+    assert _plan([src]).jobs[0].state == "skip"
+
+
+def test_what_is_not_an_image_at_an_output_path_is_never_replaced(tmp_path):
+    src = _img(tmp_path / "p.jpg")
+    out = tmp_path / "p-denoised.jpg"
+    out.write_text("my notes, saved under an unlucky name")
+    (job,) = _plan([src]).jobs
+    assert job.state == "fail" and "is not an image; refused" in job.reason
+    assert _plan([src], overwrite=True).jobs[0].state == "todo"
+    out.unlink()
+    out.mkdir()
+    for overwrite in (False, True):
+        (job,) = _plan([src], overwrite=overwrite).jobs
+        assert job.state == "fail" and "is a folder" in job.reason

@@ -265,6 +265,15 @@ def tiff_multipage() -> bytes:
     return buf.getvalue()
 
 
+def tiff_pages(count: int) -> bytes:
+    """An 8-bit RGB TIFF of ``count`` pages with tifffile's shaped description."""
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.stack([picture(seed=s) for s in range(count)]), photometric="rgb")
+    return buf.getvalue()
+
+
 def tiff_cut() -> bytes:
     """A 16-bit TIFF whose strip data is cut off (the header and IFD come first)."""
     data = _tiff(picture().astype(np.uint16) * 257, photometric="rgb")
@@ -371,6 +380,10 @@ CASES: tuple[Case, ...] = (
     _case("float_nan.tif", "float TIFF holding NaN, +inf, -inf and 2.0", (24, 32), tiff_nan),
     _case("multipage.tif", "two-page 16-bit TIFF: first page restored", (24, 32),
           tiff_multipage),
+    _case("three_pages.tif", "three-page 8-bit TIFF whose description claims the pages",
+          (24, 32), lambda: tiff_pages(3)),
+    _case("big_icc.png", "PNG whose colour profile inflates to 1.3 MB (over Pillow's 1 MB)",
+          (24, 32), lambda: _pillow(_rgb(), "PNG", icc_profile=bytes(range(256)) * 5000)),
     _case("animated.gif", "animated GIF, 3 frames: first frame restored", (24, 32),
           animated_gif),
     _case("animated.png", "APNG, 2 frames: first frame restored", (24, 32),
@@ -437,3 +450,52 @@ def make_corpus(folder: Path) -> list[Case]:
         path.write_bytes(_BUILDERS[case.name]())
         os.utime(path, ns=(CORPUS_MTIME_NS, CORPUS_MTIME_NS))
     return list(CASES)
+
+
+# ------------------------------------------------------------------ mutants
+
+#: Valid files the mutants start from, one per decoder path.
+SEEDS: dict[str, Callable[[], bytes]] = {
+    "jpeg.jpg": jpeg, "png.png": png, "png16.png": rgb16_png, "tiff8.tif": cmyk_tiff,
+    "tiff16.tif": tiff16, "gif.gif": lambda: _pillow(_rgb().quantize(64), "GIF"),
+    "webp.webp": lambda: _pillow(_rgb(), "WEBP", quality=80), "bmp.bmp": lambda: _pillow(
+        _rgb(), "BMP"), "dng.dng": dng,
+}  # fmt: skip
+
+
+def _flip(data: bytes, rng: np.random.Generator, low: int, high: int, count: int = 8) -> bytes:
+    out = bytearray(data)
+    high = max(min(high, len(out)), low + 1)
+    for i in rng.integers(low, high, count):
+        out[i] ^= int(rng.integers(1, 256))
+    return bytes(out)
+
+
+#: How a seed is damaged: cut short, header or body bytes flipped, a run zeroed, the header
+#: repeated, garbage appended.
+MUTATIONS: dict[str, Callable[[bytes, np.random.Generator], bytes]] = {
+    "cut10": lambda d, r: d[: len(d) // 10],
+    "cut50": lambda d, r: d[: len(d) // 2],
+    "cut90": lambda d, r: d[: len(d) * 9 // 10],
+    "header": lambda d, r: _flip(d, r, 4, 64),
+    "body": lambda d, r: _flip(d, r, len(d) // 3, len(d)),
+    "zeroed": lambda d, r: d[: len(d) // 2] + bytes(64) + d[len(d) // 2 + 64 :],
+    "doubled": lambda d, r: d[:48] + d,
+}
+
+
+def make_mutants(folder: Path) -> list[str]:
+    """Write every seed damaged by every mutation into ``folder`` (the same bytes every
+    time, old mtimes); returns the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, (seed_name, build) in enumerate(SEEDS.items()):
+        data = build()
+        stem, ext = seed_name.rsplit(".", 1)
+        for j, (mutation, damage) in enumerate(MUTATIONS.items()):
+            name = f"mutant_{stem}_{mutation}.{ext}"
+            path = folder / name
+            path.write_bytes(damage(data, np.random.default_rng([i, j])))
+            os.utime(path, ns=(CORPUS_MTIME_NS, CORPUS_MTIME_NS))
+            names.append(name)
+    return names

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
-import time
+import os
 from pathlib import Path
 
 import pytest
 
 from imgrestore.cli import _output
+from imgrestore.cli._output import printable, shown
 
 PACKAGE = Path(__file__).parents[2] / "imgrestore"
 
@@ -22,18 +24,6 @@ def test_lines_go_where_scripts_and_people_expect(capsys: pytest.CaptureFixture[
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == "/a/path" and json.loads(out.split("\n", 1)[1]) == {"b": [1, 2]}
     assert err.splitlines() == ["wrote x.png", "licence: MIT [x]", "error: bad [thing]"]
-
-
-def test_train_display_follows_the_events(capsys: pytest.CaptureFixture[str]) -> None:
-    display = _output.TrainDisplay()
-    display("start", {"iteration": 0, "total": 4})
-    display("train", {"iteration": 2, "loss": 0.5, "lr": 1e-3, "epoch": 1})
-    display("val", {"iteration": 2, "psnr": 30.25, "ssim": 0.9})
-    time.sleep(0.01)
-    display("end", {"iteration": 4, "best": {}})
-    display.close()
-    err = capsys.readouterr().err
-    assert "PSNR 30.25 dB" in err and "loss 0.5" in err and "4/4" in err
 
 
 def test_library_code_never_prints() -> None:
@@ -51,5 +41,33 @@ def test_library_code_never_prints() -> None:
                     and node.func.id == "print") or text in ("sys.stderr", "sys.stdout") \
                     or (isinstance(node, ast.ImportFrom) and node.module == "rich.console"):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    # batch/stages writes an image to stdout when asked to (-o -): data, not output for people
-    assert {place.split(":")[0] for place in found} == {"batch/stages.py"}, found
+    # batch/stages writes an image to stdout when asked to (-o -): data, not output for people;
+    # imaging/notes flushes stderr around LibRaw, to catch the lines LibRaw prints there
+    assert {place.split(":")[0] for place in found} == {"batch/stages.py",
+                                                        "imaging/notes.py"}, found
+
+
+def test_control_characters_and_undecodable_bytes_are_escaped() -> None:
+    assert printable("a\nb\rc\td") == "a\\nb\\rc\\td"
+    assert printable("esc\x1b[31mred") == "esc\\x1b[31mred"
+    assert printable("gpj.\u202eexe") == "gpj.\\u202eexe"  # a right-to-left override
+    assert printable(os.fsdecode(b"caf\xe9.jpg")) == "caf\\xe9.jpg"  # Latin-1 bytes
+    assert printable("Ünïcödé 写真.jpg") == "Ünïcödé 写真.jpg"
+
+
+def _rendered(text: str) -> str:
+    buffer = io.StringIO()
+    console = _output.stderr_console()
+    console.file = buffer
+    console.print(text, soft_wrap=True)
+    return buffer.getvalue()
+
+
+def test_names_are_never_markup_or_emoji() -> None:
+    assert _rendered(shown(":smile: [red]x[/red].jpg")) == ":smile: [red]x[/red].jpg\n"
+    assert _rendered(shown("trailing\\")) == "trailing\\\n"
+
+
+def test_an_aside_never_nests_parentheses() -> None:
+    assert _output.aside("2 notes") == " (2 notes)"
+    assert _output.aside("profile kept (sRGB)") == ": profile kept (sRGB)"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import platform
+
 import pytest
 import torch
 
@@ -51,13 +53,51 @@ def test_cuda_devices() -> None:
 
 
 def test_precision_on_cpu() -> None:
-    assert select_precision("auto", CPU, safe=("fp32", "fp16", "bf16")) == "fp32"
+    native = "bf16" if devices.cpu_bf16() else "fp32"
+    assert select_precision("auto", CPU, safe=("fp32", "fp16", "bf16")) == native
+    assert select_precision("auto", CPU, safe=("fp32", "fp16")) == "fp32"
+    assert select_precision("auto", CPU) == "fp32"
     assert select_precision("fp32", CPU) == "fp32"
-    assert select_precision("bf16", CPU) == "bf16"
     with pytest.raises(UsageError, match="fp16 is not supported on the CPU"):
         select_precision("fp16", CPU)
     with pytest.raises(UsageError, match="unknown precision"):
         select_precision("fp8", CPU)
+
+
+def test_families_keep_auto_exact_on_the_cpu() -> None:
+    """bf16 measures 50+ dB, but the default CPU path stays fp32 (docs/engine.md)."""
+    from imgrestore.archs.registry import FAMILIES
+
+    for descriptor in FAMILIES.values():
+        assert descriptor.on("cpu").safe_precisions == ()
+        assert descriptor.on("cpu").backends[0] == "openvino"
+
+
+def test_bf16_on_the_cpu_needs_native_instructions() -> None:
+    if devices.cpu_bf16() is None:
+        with pytest.raises(DeviceError, match="no native bf16 .*emulated.*use fp32"):
+            select_precision("bf16", CPU)
+    else:
+        assert select_precision("bf16", CPU) == "bf16"
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"avx2", "fma", "avx512f", "avx512bw"}, None),  # bf16 only emulated
+    ({"avx512f", "avx512_bf16"}, "AVX512-BF16"),
+    ({"avx512_bf16", "amx_tile", "amx_bf16"}, "AMX"),
+    ({"fp", "asimd", "sve", "bf16", "i8mm"}, "Arm BF16"),
+    ({"fp", "asimd"}, None),
+    (set(), None),
+])
+def test_bf16_instructions_from_flags(flags, expected) -> None:
+    assert devices.bf16_instructions(flags) == expected
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="OpenVINO's CPU names on x86-64")
+def test_native_bf16_agrees_with_openvino() -> None:
+    ov = pytest.importorskip("openvino")
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert ("BF16" in capabilities) == (devices.cpu_bf16() is not None)
 
 
 @needs_cuda

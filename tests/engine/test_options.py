@@ -59,3 +59,13 @@ def test_options_do_not_import_torch() -> None:
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_tile_smaller_than_twice_the_overlap_is_refused() -> None:
+    with pytest.raises(UsageError, match=r"--tile 17 is smaller than twice the overlap \(32 px\)"
+                                         r".*use --tile 64 or more"):
+        EngineOptions.parse(tile="17")
+    with pytest.raises(UsageError, match="--tile 63"):
+        EngineOptions.parse(tile=63, tile_overlap=32)
+    for tile, overlap in (("64", 32), ("0", 32), ("auto", 32), ("17", 8)):
+        assert EngineOptions.parse(tile=tile, tile_overlap=overlap).tile_overlap == overlap

@@ -9,7 +9,12 @@ from torch import nn
 
 from imgrestore import archs
 from imgrestore.engine import devices
-from imgrestore.engine.restorer import Restorer, fit_tile, forward_bytes_per_pixel
+from imgrestore.engine.restorer import (
+    BORDER_MARGIN,
+    Restorer,
+    fit_tile,
+    forward_bytes_per_pixel,
+)
 from imgrestore.engine.tiling import split_axis
 from imgrestore.errors import UsageError
 from imgrestore.testing import keyseed_
@@ -17,6 +22,7 @@ from imgrestore.testing import keyseed_
 from .conftest import LocalNet, noisy_image, smooth_image
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+needs_cpu_bf16 = pytest.mark.skipif(devices.cpu_bf16() is None, reason="no native bf16 CPU")
 
 #: Narrow versions of the three families (same code paths, a fraction of the compute).
 SMALL = {
@@ -55,16 +61,21 @@ def _seam_ratio(error: np.ndarray, length: int, tile: int, overlap: int, multipl
     """Mean error within ``band`` px of the tile edges, over the mean error elsewhere.
 
     ``skip_centres`` leaves out the tile and image centres, where MPRNet has seams of its
-    own (it cuts its input into halves and quarters), tiled or not.
+    own (it cuts its input into halves and quarters), tiled or not. Tiles are planned on
+    the image with the Restorer's reflected margin on every side.
     """
-    padded = length + (-length % multiple)
+    padded = length + 2 * BORDER_MARGIN
+    padded += -padded % multiple
     spans = split_axis(padded, tile, overlap, multiple)
-    edges = [s.start for s in spans[1:]] + [s.stop for s in spans[:-1]]
+    edges = [s.start - BORDER_MARGIN for s in spans[1:]]
+    edges += [s.stop - BORDER_MARGIN for s in spans[:-1]]
     near, skip = np.zeros(length, bool), np.zeros(length, bool)
     for e in edges:
         near[max(0, e - band) : e + band] = True
     if skip_centres:
-        for c in [(s.start + s.stop) // 2 for s in spans] + [padded // 2]:
+        for c in [(s.start + s.stop) // 2 - BORDER_MARGIN for s in spans] + [
+            padded // 2 - BORDER_MARGIN
+        ]:
             skip[max(0, c - 2 * band) : c + 2 * band] = True
     edge, rest = error[near & ~skip], error[~near & ~skip]
     assert edge.size and rest.size
@@ -74,14 +85,14 @@ def _seam_ratio(error: np.ndarray, length: int, tile: int, overlap: int, multipl
 @pytest.mark.parametrize("family", sorted(SMALL))
 def test_tiled_real_families_are_close_to_untiled_without_seams(family: str) -> None:
     arch = SMALL[family]
-    image = smooth_image(160, 168, seed=3)  # rows: 2 tiles, columns: 3 tiles
+    image = smooth_image(160, 184, seed=3)  # with the margins: 3 x 3 tiles
     net = _net(arch)
     whole = Restorer(net, arch, device="cpu", tile=0)(image)
     tiled = Restorer(net, arch, device="cpu", tile=96, overlap=32)(image)
     assert tiled.shape == whole.shape == image.shape and tiled.dtype == np.float32
     assert _psnr(tiled, whole) >= MIN_PSNR[family]
     error = np.abs(tiled - whole).mean(axis=2)
-    for axis, length in ((1, 160), (0, 168)):  # rows, then columns
+    for axis, length in ((1, 160), (0, 184)):  # rows, then columns
         ratio = _seam_ratio(error.mean(axis=axis), length, 96, 32, arch.multiple_of,
                             skip_centres=family == "mprnet")
         assert ratio < 1.5 or error.max() < 1e-4, f"tile-grid pattern: {ratio:.2f}"
@@ -116,8 +127,39 @@ def test_super_resolution_runs_on_the_bicubic_upsampled_input() -> None:
         align_corners=False).clamp(0, 1)
     with torch.inference_mode():
         expected = archs.restore(net, SMALL_SR, up)[0].clamp(0, 1).permute(1, 2, 0).numpy()
-    got = Restorer(net, SMALL_SR, scale=2, device="cpu", tile=0)(image)
+    got = Restorer(net, SMALL_SR, scale=2, device="cpu", tile=0, margin=0)(image)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(("height", "width", "margin"), [(20, 28, 8), (5, 7, 8), (24, 16, 3)])
+def test_the_margin_is_reflected_on_every_side_and_cut_off(height, width, margin) -> None:
+    from imgrestore.archs.sizing import reflect_pad
+
+    net = _net(SMALL["mirnetv2"])
+    image = smooth_image(height, width)
+    x = reflect_pad(torch.from_numpy(image).permute(2, 0, 1)[None], *[margin] * 4)
+    with torch.inference_mode():
+        full = archs.restore(net, SMALL["mirnetv2"], x)[0].clamp(0, 1).permute(1, 2, 0).numpy()
+    expected = full[margin : margin + height, margin : margin + width]
+    got = Restorer(net, SMALL["mirnetv2"], device="cpu", tile=0, margin=margin)(image)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert Restorer(net, SMALL["mirnetv2"], device="cpu").margin == BORDER_MARGIN > 0
+
+
+def test_the_margin_removes_a_zero_padding_frame() -> None:
+    # A network that darkens whatever its zero padding reaches: with the margin, the
+    # photo's outermost pixels come out like the rest.
+    class Frame(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            ones = torch.ones_like(x[:, :1])
+            return x * nn.functional.avg_pool2d(ones, 5, stride=1, padding=2,
+                                                count_include_pad=True)
+
+    image = np.full((24, 32, 3), 0.5, np.float32)
+    framed = Restorer(Frame(), _local_arch(), device="cpu", tile=0, margin=0)(image)
+    clean = Restorer(Frame(), _local_arch(), device="cpu", tile=0)(image)
+    assert framed[0, 0, 0] < 0.3 and abs(framed[12, 16, 0] - 0.5) < 1e-6
+    np.testing.assert_allclose(clean, image, atol=1e-6)
 
 
 def test_scale_must_be_offered_by_the_network() -> None:
@@ -155,7 +197,8 @@ def test_progress_is_reported_per_tile() -> None:
     restorer = Restorer(LocalNet().eval(), _local_arch(), device="cpu", tile=32, overlap=8)
     restorer(noisy_image(64, 90), progress=lambda d, t: calls.append((d, t)))
     total = calls[-1][1]
-    assert calls == [(i, total) for i in range(1, total + 1)] and total == 3 * 4
+    # 80 x 108 with the reflected margins (8 px a side): 3 x 5 tiles of 32 px.
+    assert calls == [(i, total) for i in range(1, total + 1)] and total == 3 * 5
 
 
 def test_bad_tile_options_are_usage_errors() -> None:
@@ -216,6 +259,7 @@ class _NonFiniteInLowPrecision(nn.Module):
         return y if y.dtype == torch.float32 else y * float("nan")
 
 
+@needs_cpu_bf16
 def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     net = _NonFiniteInLowPrecision().eval()
     image = noisy_image(40, 50)
@@ -227,6 +271,23 @@ def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     np.testing.assert_allclose(out, fp32, atol=1e-6)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_tile_still_non_finite_in_fp32_fails_the_image(precision: str) -> None:
+    """Weights that overflow give infinities, then NaN: the image fails instead of being
+    written black (clamping would make NaN 0 and infinities white or black)."""
+    from imgrestore.errors import NonFiniteOutputError
+
+    arch = SMALL["mirnetv2"]
+    net = keyseed_(_net(arch)).eval()
+    with torch.no_grad():
+        net.conv_in.weight.mul_(1e38)
+    restorer = Restorer(net, arch, device="cpu", precision=precision, tile=0)
+    with pytest.raises(NonFiniteOutputError, match="small_mirnetv2 gave NaN or infinite values "
+                                                   "even in fp32; not written"):
+        restorer(smooth_image(16, 20))
+
+
+@needs_cpu_bf16
 def test_bf16_on_cpu_is_close_to_fp32() -> None:
     arch = SMALL["mirnetv2"]
     net = _net(arch)

@@ -107,3 +107,10 @@ def test_planning_imports_nothing_heavy() -> None:
             "print([n for n in heavy if n in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_unsupported_reason_never_opens_a_fifo(tmp_path) -> None:
+    from ..specialfiles import fifo, returns
+
+    pipe = fifo(tmp_path / "pipe.png")
+    assert "FIFO" in returns(formats.unsupported_reason, pipe, unblock=pipe)

@@ -54,3 +54,12 @@ def test_raw_respects_max_pixels(inputs) -> None:
     path = inputs.add("bayer.dng", make_dng(32, 48))
     with pytest.raises(ImageError, match="--max-pixels"):
         read_image(path, max_pixels=1000)
+
+
+def test_libraws_own_line_becomes_the_reason_naming_the_file(inputs, capfd) -> None:
+    path = inputs.add("cut.dng", make_dng(32, 48)[:2000])
+    with pytest.raises(ImageError) as err:
+        read_image(path)
+    assert str(err.value) == (f"{path}: RAW file that LibRaw cannot decode (Input/output error; "
+                              "LibRaw: Unexpected end of file)")
+    assert "unknown file" not in capfd.readouterr().err  # nothing printed without a name

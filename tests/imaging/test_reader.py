@@ -282,3 +282,63 @@ def test_missing_and_folder(inputs) -> None:
         read_image(inputs.folder / "nope.jpg")
     with pytest.raises(ImageError, match="folder"):
         read_image(inputs.folder)
+
+
+def _png_with_icc(profile: bytes, bits: int = 8) -> bytes:
+    buf = io.BytesIO()
+    if bits == 16:
+        import imagecodecs
+
+        data = bytes(imagecodecs.png_encode(rng_image(12, 16, 3, np.uint16)))
+        chunk = b"icc\x00\x00" + zlib.compress(profile)
+        body = struct.pack(">I", len(chunk)) + b"iCCP" + chunk
+        body += struct.pack(">I", zlib.crc32(b"iCCP" + chunk))
+        return data[:33] + body + data[33:]
+    Image.fromarray(rng_image(12, 16, 3)).save(buf, "PNG", icc_profile=profile)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_colour_profile_over_pillows_1_mb_limit_is_read(inputs, out_dir, bits) -> None:
+    from PIL import PngImagePlugin
+
+    from imgrestore.imaging import write_image
+
+    profile = bytes(range(256)) * (PngImagePlugin.MAX_TEXT_CHUNK // 256 + 1000)
+    loaded = read_image(inputs.add("big-profile.png", _png_with_icc(profile, bits)))
+    assert loaded.meta.icc_profile == profile and loaded.meta.bit_depth == bits
+    out = write_image(out_dir / "big-profile.png", loaded.pixels, None, loaded.meta)
+    assert read_image(out).meta.icc_profile == profile
+
+
+def test_text_chunks_keep_pillows_limit(inputs) -> None:
+    from PIL import PngImagePlugin
+
+    text = b"Comment\x00\x00" + zlib.compress(b"x" * (PngImagePlugin.MAX_TEXT_CHUNK + 10))
+    data = bytearray(_png_with_icc(b"small"))
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    data[33:33] = chunk
+    with pytest.raises(ImageError, match="too large"):
+        read_image(inputs.add("text-bomb.png", bytes(data)))
+
+
+def test_library_warnings_become_the_files_notes(inputs, recwarn) -> None:
+    exif = b"Exif\x00\x00II*\x00" + struct.pack("<I", 0x7FFFFF00) + bytes(8)
+    buf = io.BytesIO()
+    Image.fromarray(rng_image(8, 8, 3)).save(buf, "JPEG")
+    data = buf.getvalue()
+    segment = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    for name in ("one.jpg", "two.jpg"):  # every file gets its note, not only the first
+        loaded = read_image(inputs.add(name, data[:2] + segment + data[2:]))
+        assert any(note.startswith("Corrupt EXIF data") for note in loaded.meta.notes), name
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]  # nothing warned unnamed
+
+
+def test_a_tifffile_complaint_ends_the_reason(inputs, caplog) -> None:
+    path = inputs.add("no_ifd.tif", b"II*\x00" + struct.pack("<I", 1_000_000) + bytes(64))
+    with pytest.raises(ImageError) as err:
+        read_image(path)
+    assert str(err.value) == (f"{path}: corrupt TIFF (no readable image directory) "
+                              "(invalid offset to first page 1000000)")
+    assert not [r for r in caplog.records if r.name == "tifffile"]

@@ -357,3 +357,33 @@ def test_tiff_keeps_lossless_compression(inputs, out_dir, dtype, compression: st
     assert written == ("adobe_deflate" if compression == "jpeg" else compression)
     if compression != "jpeg":
         np.testing.assert_array_equal(tifffile.imread(out), samples)
+
+
+def test_temporary_names_fit_for_long_file_names(inputs, out_dir) -> None:
+    loaded = read_image(inputs.pillow("a.png", Image.fromarray(rng_image(4, 4, 3))))
+    long_name = "x" * 240 + ".png"
+    out = write_image(out_dir / long_name, loaded.pixels, None, loaded.meta)
+    assert out.name == long_name and sorted(p.name for p in out_dir.iterdir()) == [long_name]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_the_first_page_of_a_multipage_tiff_is_a_valid_one_page_tiff(inputs, out_dir, dtype):
+    pages = np.stack([rng_image(24, 32, 3, dtype, seed=s) for s in range(3)])
+    path = inputs.folder / "three.tif"
+    tifffile.imwrite(path, pages, photometric="rgb")  # described {"shape": [3, 24, 32, 3]}
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.pages) == 3 and tif.is_shaped
+    loaded = read_image(path)
+    assert any("first" in note for note in loaded.meta.notes)
+    out = write_image(out_dir / "three.tif", loaded.pixels, None, loaded.meta)
+    with tifffile.TiffFile(out) as tif:
+        assert len(tif.pages) == 1 and not tif.is_shaped
+    assert tifffile.imread(out).shape == (24, 32, 3)
+
+
+def test_a_real_image_description_is_kept(inputs, out_dir) -> None:
+    path = inputs.tiff("described.tif", rng_image(8, 8, 3, np.uint16), photometric="rgb",
+                       description="Harbour at dawn")
+    out, _ = _identity(path, out_dir, "described.tif")
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages.first.tags["ImageDescription"].value == "Harbour at dawn"

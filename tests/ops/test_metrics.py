@@ -7,7 +7,14 @@ import pytest
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from imgrestore.ops.metrics import measure, prepare, psnr, ssim
+from imgrestore.ops.metrics import (
+    border_ratio,
+    mean_saturation,
+    measure,
+    prepare,
+    psnr,
+    ssim,
+)
 
 
 def _pair(seed: int = 0, shape: tuple[int, int, int] = (40, 52, 3)) -> tuple[np.ndarray, ...]:
@@ -77,3 +84,24 @@ def test_errors_are_clear() -> None:
         psnr(np.zeros((12, 12, 3)), np.zeros((12, 13, 3)))
     with pytest.raises(ValueError, match="nothing left"):
         prepare(np.zeros((8, 8, 3)), crop_border=4)
+
+
+def test_border_ratio_sees_a_frame_and_only_the_frame() -> None:
+    rng = np.random.default_rng(0)
+    clean = rng.random((40, 48, 3))
+    inside = np.clip(clean + rng.normal(0, 0.02, clean.shape), 0, 1)
+    assert border_ratio(inside, inside, clean) == pytest.approx(1.0)
+    framed = inside.copy()
+    framed[:2] *= 0.5  # a dark top edge, two pixels
+    assert border_ratio(framed, inside, clean) > 3
+    brighter = np.clip(inside + 0.1, 0, 1)  # a change of the whole picture is no frame
+    assert border_ratio(brighter, inside, clean) == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(ValueError, match="no interior"):
+        border_ratio(clean[:8], clean[:8], clean[:8])
+
+
+def test_mean_saturation() -> None:
+    assert mean_saturation(np.full((2, 2, 3), 0.5)) == 0.0
+    assert mean_saturation(np.zeros((2, 2, 3))) == 0.0
+    colour = np.array([[[1.0, 0.5, 0.0], [0.2, 0.2, 0.1]]])
+    assert mean_saturation(colour) == pytest.approx((1.0 + 0.5) / 2)

@@ -68,3 +68,30 @@ def tiny_recipe(
     for name, values in sections.items():
         recipe.setdefault(name, {}).update(values)
     return recipe
+
+
+def run_cli(*args: str) -> int:
+    """``imgrestore ARGS`` through the real app; its exit code."""
+    from imgrestore.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exit:
+        return int(exit.code or 0)
+    return 0
+
+
+def cli_recipe(tmp_path: Path, train: str = "iterations = 4\nlog_every = 2",
+               val: str = "every = 0") -> Path:
+    """A tiny recipe file reading ``photos/train`` and ``photos/val`` (written here)."""
+    write_clean(tmp_path / "photos" / "train", 3)
+    write_clean(tmp_path / "photos" / "val", 1, seed=9, size=(24, 24))
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'name = "tiny"\n'
+        '[model]\nfamily = "mirnetv2"\nkwargs = { n_feat = 8, chan_factor = 2.0 }\n'
+        '[data]\ntrain = "photos/train"\nval = "photos/val"\npatch = 16\nbatch = 2\n'
+        'degradation = { kind = "gaussian_noise", sigma = 20 }\n'
+        f"[train]\n{train}\n[val]\n{val}\n"
+    )
+    return path

@@ -10,42 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from imgrestore.cli import main
-
-from ._tiny import write_clean
+from ._tiny import cli_recipe, run_cli, write_clean
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exit:
-        return int(exit.code or 0)
-    return 0
-
-
 def _recipe(tmp_path: Path) -> Path:
-    write_clean(tmp_path / "photos" / "train", 3)
-    write_clean(tmp_path / "photos" / "val", 1, seed=9, size=(24, 24))
-    path = tmp_path / "tiny.toml"
-    path.write_text(
-        'name = "tiny"\n'
-        '[model]\nfamily = "mirnetv2"\nkwargs = { n_feat = 8, chan_factor = 2.0 }\n'
-        '[data]\ntrain = "photos/train"\nval = "photos/val"\npatch = 16\nbatch = 2\n'
-        'degradation = { kind = "gaussian_noise", sigma = 20 }\n'
-        '[train]\niterations = 4\nlog_every = 2\n[val]\nevery = 0\n'
-    )
-    return path
+    return cli_recipe(tmp_path)
 
 
-def test_train_then_denoise_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_train_then_denoise_with_therun_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     recipe = _recipe(tmp_path)
-    code = _run("train", str(recipe), "--set", "optim.lr=5e-4", "--output", "run", "-q")
+    code = run_cli("train", str(recipe), "--set", "optim.lr=5e-4", "--output", "run", "-q")
     assert code == 0, capsys.readouterr().err
     assert "best validation PSNR" in capsys.readouterr().err
     saved = json.loads((tmp_path / "run" / "recipe.json").read_text())
@@ -55,7 +35,7 @@ def test_train_then_denoise_with_the_run(tmp_path: Path, monkeypatch: pytest.Mon
     assert meta["training"]["iterations"] == 4
 
     photo = tmp_path / "photos" / "val" / "img00.png"
-    code = _run("denoise", str(photo), "--model", "run", "-o", str(tmp_path / "out"))
+    code = run_cli("denoise", str(photo), "--model", "run", "-o", str(tmp_path / "out"))
     assert code == 0, capsys.readouterr().err
     assert len(list((tmp_path / "out").iterdir())) == 1
 
@@ -64,13 +44,13 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     recipe = _recipe(tmp_path)
-    assert _run("train", str(recipe), "--set", "data.patch=big", "-q") == 2
+    assert run_cli("train", str(recipe), "--set", "data.patch=big", "-q") == 2
     assert "data.patch" in capsys.readouterr().err
-    assert _run("train", "no_such_recipe", "-q") == 2
-    assert _run("train", str(recipe), "-o", "r", "-q") == 0
-    assert _run("train", str(recipe), "-o", "r", "-q") == 2  # would overwrite a run
+    assert run_cli("train", "no_such_recipe", "-q") == 2
+    assert run_cli("train", str(recipe), "-o", "r", "-q") == 0
+    assert run_cli("train", str(recipe), "-o", "r", "-q") == 2  # would overwrite a run
     assert "--resume" in capsys.readouterr().err
-    assert _run("train", str(recipe), "-o", "r", "-q", "--resume") == 0
+    assert run_cli("train", str(recipe), "-o", "r", "-q", "--resume") == 0
 
 
 def test_bundled_recipes_resolve_by_name(tmp_path, monkeypatch) -> None:
@@ -120,3 +100,44 @@ def test_train_help_does_not_import_torch() -> None:
                           env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "TORCH False" in done.stdout
+
+
+def test_progress_lines_without_a_terminal(tmp_path, monkeypatch, capsys) -> None:
+    """Item 8: without a TTY nothing was printed until the end; now a line every log_every."""
+    monkeypatch.chdir(tmp_path)
+    recipe = _recipe(tmp_path)
+    assert run_cli("train", str(recipe), "--output", "run") == 0
+    err = capsys.readouterr().err
+    assert [line.split("  ")[0] for line in err.splitlines() if line.startswith("train ")] == [
+        "train 2/4", "train 4/4"]
+    assert "val 4/4  psnr " in err and "(input " in err
+
+
+def test_finetune_recipes_start_from_the_built_in_model(tmp_path, monkeypatch) -> None:
+    """Item 10: the fine-tune recipes pointed to the non-commercial released weights; they
+    now start from the task's built-in model (MIT), and --from still takes any model."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    write_clean(tmp_path / "mine", 2, size=(48, 48))
+    sets = ["--set", "data.train=mine", "--set", "data.val=mine", "--set", "data.patch=32",
+            "--set", "data.batch=2", "--set", "train.iterations=1", "-q"]
+    assert run_cli("train", "finetune_denoise", "-o", "tuned", *sets) == 0
+    meta = json.loads((tmp_path / "tuned" / "imgrestore.json").read_text())
+    assert meta["training"]["from"] == "builtin:builtin_denoise"
+    assert meta["licence"].startswith("MIT")
+    assert meta["kwargs"]["n_feat"] == 12  # the built-in's network, not the recipe's 16
+    saved = json.loads((tmp_path / "tuned" / "recipe.json").read_text())["model"]
+    assert saved["pretrained"] == "builtin_denoise" and saved["kwargs"]["n_feat"] == 12
+    assert run_cli("train", "finetune_denoise", "-o", "fresh", "--from", "scratch", *sets) == 0
+    meta = json.loads((tmp_path / "fresh" / "imgrestore.json").read_text())
+    assert meta["training"]["from"] is None and meta["kwargs"]["n_feat"] == 16
+
+
+def test_list_and_nearest_name(capsys) -> None:
+    assert run_cli("train", "--list") == 0
+    out = capsys.readouterr().out
+    assert "finetune_denoise" in out and "mprnet_deblurring" in out
+    assert "Denoiser fine-tuned on your photos" in out
+    assert run_cli("train", "finetune_denoize", "-q") == 2
+    assert "did you mean finetune_denoise?" in capsys.readouterr().err

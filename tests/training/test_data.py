@@ -176,3 +176,52 @@ def test_mixup_variants() -> None:
     )
     assert 70 < same < 130
     assert mixup(inp, target, kind="none", alpha=1, prob=1, rng=rng)[0] is inp
+
+
+def test_mixup_and_progressive_select_stay_on_the_batch_device() -> None:
+    """Item 2: MixUp's per-sample weights were a CPU tensor multiplied into the GPU batch
+    (a crash at the first step of epoch 6 on CUDA). The meta device stands in for CUDA."""
+    from imgrestore.training.progressive import Stage, select
+
+    device = "cuda" if torch.cuda.is_available() else "meta"
+    inp = torch.zeros(4, 3, 8, 8, device=device)
+    rng = np.random.default_rng(0)
+    for kind in ("per_sample", "per_batch"):
+        mixed, target = mixup(inp, inp, kind=kind, alpha=0.6, prob=1.0, rng=rng)
+        assert mixed.device.type == target.device.type == device
+        assert mixed.shape == inp.shape
+    small, _ = select(inp, inp, Stage(0, 4, 2), rng)
+    assert small.device.type == device and small.shape == (2, 3, 4, 4)
+
+
+def test_repeats_are_distinct_samples(tmp_path: Path) -> None:
+    """Item 4: with data.repeat, every visit of an image used to get the same crop, flip
+    and noise (keys were image % size), and two ranks got identical patches."""
+    write_clean(tmp_path, 2)
+    spec = {"kind": "gaussian_noise", "sigma": 10}
+    data = TrainSet(find_layout(tmp_path), patch=8, seed=3, degradation=spec)
+    one = EpochSampler(2, seed=1, repeat=4, batch=1)
+    keys = one.epoch_indices(0)
+    assert sorted(keys) == list(range(8))  # each repeat is its own key
+    items = [data[(0, k)] for k in keys]
+    pairs = {(k % 2, items[i]["target"].numpy().tobytes()) for i, k in enumerate(keys)}
+    assert len(pairs) == 8  # eight different patches of two images
+    noise = {items[i]["input"].sub(items[i]["target"]).numpy().tobytes() for i in range(8)}
+    assert len(noise) == 8
+    shards = [EpochSampler(2, seed=1, rank=r, world=2, repeat=4).epoch_indices(0)
+              for r in (0, 1)]
+    assert not set(shards[0]) & set(shards[1])  # the ranks never share a sample
+
+
+def test_drop_last_false_keeps_the_last_partial_batch() -> None:
+    """Item 9: MPRNet/MIRNet's loaders keep the last, smaller batch (drop_last=False)."""
+    from imgrestore.training.data import batches_per_epoch, samples_per_epoch
+
+    keep = EpochSampler(5, seed=0, batch=2, drop_last=False)
+    stream = keep.batches()
+    sizes = [len(next(stream)) for _ in range(6)]
+    assert sizes == [2, 2, 1, 2, 2, 1]  # batches never straddle epochs
+    assert batches_per_epoch(samples_per_epoch(5, drop_last=False), 2, drop_last=False) == 3
+    drop = EpochSampler(5, seed=0, batch=2).batches()
+    assert [len(next(drop)) for _ in range(3)] == [2, 2, 2]
+    assert batches_per_epoch(samples_per_epoch(5), 2) == 2

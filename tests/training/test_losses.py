@@ -6,6 +6,8 @@ import torch
 from imgrestore.training.losses import (
     RestorationLoss,
     charbonnier,
+    chroma,
+    color_loss,
     edge_loss,
     laplacian,
     stage_sum,
@@ -88,3 +90,26 @@ def test_restoration_loss_variants() -> None:
     clamped.backward()
     assert clamped.item() < 1.1e-3 and high.grad.abs().sum() == 0
     assert torch.isclose(RestorationLoss("l1")(out, target), torch.tensor(0.3))
+
+
+def test_chroma_is_zero_for_grey_and_bt601_for_colours() -> None:
+    grey = torch.full((1, 3, 2, 2), 0.4)
+    assert chroma(grey).abs().max() < 1e-6
+    red = torch.zeros(1, 3, 1, 1)
+    red[:, 0] = 1
+    assert torch.allclose(chroma(red).flatten(), torch.tensor([-0.168736, 0.5]))
+
+
+def test_color_loss_charges_a_washed_out_answer() -> None:
+    # Same RGB error, one darker (same colour), one greyer: only the colour term tells.
+    target = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    grey = target.mean(1, keepdim=True)
+    washed = 0.5 * target + 0.5 * grey
+    darker = target - (target - washed).abs().mean()
+    assert torch.isclose(charbonnier(washed, target), charbonnier(darker, target), rtol=0.2)
+    assert color_loss(washed, target) > 3 * color_loss(darker, target)
+    assert color_loss(target, target) < 1e-2
+    weighted = RestorationLoss(color_weight=0.5)
+    plain = RestorationLoss()
+    assert torch.isclose(weighted(washed, target),
+                         plain(washed, target) + 0.5 * color_loss(washed, target))

@@ -47,5 +47,28 @@ def test_mprnet_warmup_cosine_closed_form() -> None:
 
 def test_mprnet_denoising_never_reaches_the_floor() -> None:
     kw = {"base": 2e-4, "total": 80, "warmup": 3, "eta_min": 1e-6, "extra_period": 40}
-    last = warmup_cosine(80, **kw)
-    assert 5.0e-5 < last < 5.6e-5  # period 117 instead of 77
+    last = warmup_cosine(80, hold=1, **kw)
+    assert 5.5e-5 < last < 5.6e-5  # period 117 instead of 77
+
+
+#: The learning rate of each epoch from MPRNet's own GradualWarmupScheduler(multiplier=1,
+#: total_epoch=3) + CosineAnnealingLR(epochs - 3 + extra, eta_min=1e-6), stepped as
+#: Denoising/train.py does, under the PyTorch 1.x CosineAnnealingLR the papers ran on
+#: (values recorded from running it; the official code is not part of this repository).
+OFFICIAL_80_40 = [6.666666666666667e-05, 0.00013333333333333334, 0.0002, 0.0002,
+                  0.00019996413300325312, 0.00019985655787113212]
+OFFICIAL_LAST = {(80, 40): 5.5447010893221146e-05, (250, 0): 1.0080480945370008e-06,
+                 (20, 0): 2.6941765814517727e-06}
+
+
+def test_warmup_cosine_matches_the_official_scheduler() -> None:
+    """Item 9: the official scheduler repeats the base rate in the epoch after the warmup,
+    so its cosine runs one epoch behind (t = e - 4); ours used t = e - 3."""
+    kw = {"base": 2e-4, "warmup": 3, "eta_min": 1e-6, "hold": 1}
+    ours = [warmup_cosine(e, total=80, extra_period=40, **kw) for e in range(1, 7)]
+    assert ours == pytest.approx(OFFICIAL_80_40, rel=1e-12)
+    for (epochs, extra), lr in OFFICIAL_LAST.items():
+        assert warmup_cosine(epochs, total=epochs, extra_period=extra, **kw) == pytest.approx(
+            lr, rel=1e-12)
+    short = [warmup_cosine(e, total=5, **kw) for e in range(1, 6)]
+    assert short[3:] == pytest.approx([2e-4, 1.005e-4], rel=1e-12)

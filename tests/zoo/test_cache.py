@@ -86,3 +86,46 @@ def test_failed_download_is_remembered_for_a_while(home: Path) -> None:
     cache.forget_failure("mprnet_deblurring")  # forgetting twice is fine
     assert not (home / "failed-downloads" / "mprnet_deblurring").exists()
     assert cache.cached_dirs() == []  # not a model folder
+
+
+def test_a_verified_file_is_remembered_until_it_changes(home: Path) -> None:
+    import hashlib
+    import json
+    import os
+
+    weights = home / "w.bin"
+    home.mkdir()
+    weights.write_bytes(b"weights" * 1000)
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert cache.matches_sha256(weights, digest)
+    (entry,) = json.loads(cache.verified_file().read_text()).values()
+    st = weights.stat()
+    assert entry == {"sha256": digest,
+                     "stamp": [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]}
+    assert cache.matches_sha256(weights, digest)  # from memory
+    assert not cache.matches_sha256(weights, "0" * 64)  # another hash is never taken as it
+    # Three bytes flipped in place, size and modification time put back as they were:
+    # the change time still differs, so the file is hashed again and found corrupt.
+    data = bytearray(weights.read_bytes())
+    data[100:103] = b"XYZ"
+    with open(weights, "r+b") as f:
+        f.write(data)
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size and weights.stat().st_mtime_ns == st.st_mtime_ns
+    assert not cache.matches_sha256(weights, digest)
+    assert json.loads(cache.verified_file().read_text()) == {}  # forgotten
+
+
+def test_the_memory_forgets_files_that_are_gone(home: Path) -> None:
+    import hashlib
+    import json
+
+    home.mkdir()
+    for name in ("a", "b"):
+        (home / name).write_bytes(name.encode())
+        assert cache.matches_sha256(home / name, hashlib.sha256(name.encode()).hexdigest())
+    (home / "a").unlink()
+    (home / "c").write_bytes(b"c")
+    assert cache.matches_sha256(home / "c", hashlib.sha256(b"c").hexdigest())
+    assert sorted(Path(k).name for k in json.loads(cache.verified_file().read_text())) == [
+        "b", "c"]

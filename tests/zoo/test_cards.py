@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from imgrestore.archs import COMPACT_SPECS, SPECS
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError
 from imgrestore.zoo.cards import (
     BUILTIN_LICENCE,
     CARDS,
+    PINS,
     TASKS,
     builtin_card,
     card,
@@ -37,9 +38,9 @@ def test_every_task_has_a_builtin_model_under_our_licence() -> None:
     assert builtin_card("upscale").scale == 2
     assert builtin_card("upscale", scale=4).config == "mirnetv2_compact_x4"
     assert builtin_card("enhance", style="lowlight").name == "builtin_enhance"
-    with pytest.raises(WeightsError, match="no built-in model for x3; built-in: x2, x4"):
+    with pytest.raises(UsageError, match="no built-in model for x3; built-in: x2, x4"):
         builtin_card("upscale", scale=3)
-    with pytest.raises(WeightsError, match="no built-in model for retouch"):
+    with pytest.raises(UsageError, match="no built-in model for retouch"):
         builtin_card("enhance", style="retouch")
 
 
@@ -84,13 +85,13 @@ def test_defaults() -> None:
     ],
 )
 def test_default_card_refusals(task: str, kwargs: dict, words: str) -> None:
-    with pytest.raises(WeightsError, match=words.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]")):
         default_card(task, **kwargs)
 
 
 def test_unknown_name() -> None:
     assert find_card("nope") is None
-    with pytest.raises(WeightsError, match="models list"):
+    with pytest.raises(UsageError, match="models list"):
         card("nope")
 
 
@@ -100,19 +101,32 @@ def test_sources() -> None:
             assert [(s.kind, s.location) for s in c.sources] == [("builtin", c.name)]
             continue
         assert c.licence == c.arch.descriptor.weights_licence.name and c.official
-        assert c.sources
-        for s in c.sources:
-            assert s.location.startswith("https://")
-            if c.family == "mirnetv2":
-                assert s.kind == "github_release"
-                assert s.location == RELEASE + s.filename
-            else:
-                assert s.kind == "google_drive"
-                assert s.location.startswith("https://drive.google.com/")
-        assert c.automatic == (c.family == "mirnetv2")
+        official, *mirrors = c.sources
+        assert official.verified and official.location.startswith("https://")
+        if c.family == "mirnetv2":
+            assert official.kind == "github_release"
+            assert official.location == RELEASE + official.filename
+        else:
+            assert official.kind == "google_drive"
+            assert official.location.startswith("https://drive.google.com/")
+        # The one Hub mirror known (deepinv/MPRNet) is opt-in until a download confirms it.
+        expected = ([("hf", "deepinv/MPRNet", official.filename, False)]
+                    if c.family == "mprnet" else [])
+        assert [(m.kind, m.location, m.filename, m.verified) for m in mirrors] == expected
+        assert c.automatic  # Drive files too, through gdown
     assert CARDS["mirnetv2_defocus_deblurring_dualpixel"].input_kind == "dual_pixel"
     enhance = [c for c in CARDS.values() if c.task == "enhance"]
     assert enhance and all(c.prefers_whole_image and c.style for c in enhance)
+
+
+def test_pins_are_well_formed_and_reach_their_cards() -> None:
+    assert set(PINS) <= {c.name for c in CARDS.values() if not c.builtin}
+    for name, (sha256, size) in PINS.items():
+        assert len(sha256) == 64 and int(sha256, 16) >= 0 and size > 0
+        assert (CARDS[name].sha256, CARDS[name].size) == (sha256, size)
+        assert card(CARDS[name].aliases[0]) is CARDS[name]  # aliases find the pinned card
+    unpinned = [c for c in CARDS.values() if c.name not in PINS]
+    assert all(c.sha256 is None and c.size is None and not c.pinned for c in unpinned)
 
 
 def test_docs_model_table_is_generated_from_the_cards() -> None:

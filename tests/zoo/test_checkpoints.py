@@ -142,3 +142,25 @@ def test_shared_tensors_are_saved_and_reload(tmp_path: Path) -> None:
     twin = archs.create(CONFIG)
     twin.load_state_dict(again, strict=True)
     assert _same(twin.state_dict(), shared)
+
+
+def test_a_text_file_is_not_weights(tmp_path: Path) -> None:
+    for name in ("notes.pth", "notes.ckpt", "notes.safetensors"):
+        (tmp_path / name).write_text("hello, these are my notes\n")
+        with pytest.raises(WeightsError, match="not a weights file|not a readable safetensors"):
+            read_checkpoint(tmp_path / name)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(tmp_path: Path, state: dict, bad: float) -> None:
+    broken = {k: v.clone() for k, v in state.items()}
+    key = next(k for k, v in broken.items() if v.is_floating_point() and v.numel() > 3)
+    broken[key].view(-1)[3] = bad
+    for path in (tmp_path / "w.pth", tmp_path / "w.safetensors"):
+        if path.suffix == ".pth":
+            torch.save({"state_dict": broken}, path)
+        else:
+            save_file({k: v.contiguous() for k, v in broken.items()}, str(path))
+        with pytest.raises(WeightsError, match=rf"w\.\w+: 1 weight tensor hold NaN or infinite "
+                                               rf"values \(first: {key}\); refused"):
+            read_checkpoint(path)

@@ -38,6 +38,9 @@ def test_the_line_puts_the_consequence_first() -> None:
     ("https://x/y.pth: sha256 ab12 is not the pinned cd34", "the download did not match "
      "its checksum"),
     ("https://x/y.pth: HTTP Error 500: Internal Server Error", "the download failed"),
+    ("m: weights not downloaded (the download failed 3 s ago: Google Drive refused the "
+     "download: Too many users ...; not retried for 10 min, or now with: ...)",
+     "the download was refused"),
 ])
 def test_short_reasons(message: str, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IMGRESTORE_OFFLINE", raising=False)

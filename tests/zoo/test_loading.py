@@ -25,28 +25,42 @@ from imgrestore.zoo.modeldir import META_FILE, WEIGHTS_FILE, ModelMeta, write_mo
 from .weights import X, official_pth, output_of, reference_output
 
 
-def test_model_that_must_be_imported_says_how(home: Path) -> None:
+def test_drive_model_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     with pytest.raises(WeightsError) as err:
         load_model("mprnet_deblurring")
     assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("mprnet_deblurring: weights not downloaded; get "
-                              "model_deblurring.pth from https://drive.google.com/")
+    assert message.startswith("mprnet_deblurring: weights not downloaded and offline mode is "
+                              "on; run with network access: imgrestore models download "
+                              "mprnet_deblurring, or get model_deblurring.pth from "
+                              "https://drive.google.com/")
     assert message.endswith(
         "run: imgrestore models import model_deblurring.pth --as mprnet_deblurring"
     )
 
 
-def test_default_that_must_be_imported_falls_back_to_builtin(home: Path) -> None:
+def test_default_drive_model_offline_falls_back_to_builtin(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     notes: list[str] = []
     loaded = load_model(task="deblur", notify=notes.append)
     assert loaded.card is CARDS["builtin_deblur"] and loaded.source == "builtin:builtin_deblur"
-    assert len(notes) == 1 and "\n" not in notes[0]
-    assert notes[0].startswith("mprnet_deblurring: weights not downloaded; get ")
-    assert "imgrestore models import model_deblurring.pth --as mprnet_deblurring; " in notes[0]
-    assert notes[0].endswith("using the built-in model builtin_deblur meanwhile "
-                             "(compact, lower quality)")
+    assert notes == []  # the stand-in is told through loaded.fallback (the CLI warns once)
+    fallback = loaded.fallback
+    assert fallback is not None and fallback.reason == "offline mode is on"
+    assert (fallback.task, fallback.wanted, fallback.model) == ("deblur", "mprnet_deblurring",
+                                                                "builtin_deblur")
+    assert fallback.line() == ("deblur: using built-in model builtin_deblur (compact, lower "
+                               "quality): official weights unavailable (offline mode is on). "
+                               "Get them: imgrestore models download mprnet-deblur")
+    assert "\n" not in fallback.error
+    assert fallback.error.startswith("mprnet_deblurring: weights not downloaded and offline "
+                                     "mode ")
+    assert fallback.error.endswith("imgrestore models import model_deblurring.pth "
+                                   "--as mprnet_deblurring")
 
 
 @pytest.mark.parametrize("variable", ["IMGRESTORE_OFFLINE", "HF_HUB_OFFLINE"])
@@ -56,9 +70,11 @@ def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable:
                                            "imgrestore models download "
                                            "mirnetv2_real_denoising$"):
         load_model("mirnetv2_real_denoising")
-    notes: list[str] = []
-    assert load_model(task="denoise", notify=notes.append).card is CARDS["builtin_denoise"]
-    assert notes and "offline mode is on" in notes[0] and "builtin_denoise" in notes[0]
+    loaded = load_model(task="denoise")
+    assert loaded.card is CARDS["builtin_denoise"] and loaded.fallback is not None
+    assert loaded.fallback.reason == "offline mode is on"
+    assert "offline mode is on" in loaded.fallback.error
+    assert loaded.fallback.model == "builtin_denoise"
     with pytest.raises(WeightsError, match=r"download mirnetv2_super_resolution_x3 \(no built-in "
                        r"model stands in for it; the built-in upscale models: "
                        r"builtin_upscale_x2, builtin_upscale_x4\)$"):
@@ -106,8 +122,8 @@ def test_run_folder_with_constructor_arguments(home: Path, tmp_path: Path) -> No
         load_model(str(run))
 
 
-def test_unknownreference_output(home: Path) -> None:
-    with pytest.raises(WeightsError, match="no-such-model: no such model, file or folder"):
+def test_unknown_reference(home: Path) -> None:
+    with pytest.raises(UsageError, match="no-such-model: no such model, file or folder"):
         load_model("no-such-model")
     with pytest.raises(UsageError):
         load_model()
@@ -152,7 +168,7 @@ def test_builtin_models_ship_and_load(home: Path, monkeypatch: pytest.MonkeyPatc
 def test_builtin_without_task_or_with_a_missing_scale(home: Path) -> None:
     with pytest.raises(UsageError, match="needs a task"):
         load_model("builtin")
-    with pytest.raises(WeightsError, match="no built-in model for x3"):
+    with pytest.raises(UsageError, match="no built-in model for x3"):
         load_model("builtin", task="upscale", scale=3)
 
 
@@ -190,3 +206,70 @@ def test_a_models_own_fp16_measurement_is_read() -> None:
             loaded = load_model(c.name)
             assert loaded.meta.extra["fp16_psnr_vs_fp32"] >= 50
             assert loaded.safe_precisions("cuda") == ("fp32", "fp16")
+
+
+def test_cached_weights_are_checked_when_loaded(home: Path, tmp_path: Path, derain: dict) -> None:
+    from imgrestore.zoo.install import import_file
+
+    from .weights import official_pth
+
+    file = tmp_path / "official.pth"
+    file.write_bytes(official_pth(derain, "state_dict", False))
+    folder = import_file(file, "mprnet_deraining", notify=lambda _: None)
+    assert load_model("mprnet_deraining").card is CARDS["mprnet_deraining"]
+    weights = folder / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-100:-97] = bytes(b ^ 0xFF for b in data[-100:-97])  # three bytes of one tensor
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as err:
+        load_model(task="derain")  # the task's default: no fallback hides corruption
+    assert str(err.value) == (
+        f"{weights}: corrupt: its content does not match the sha256 recorded in "
+        "imgrestore.json; remove it and download or import it again: imgrestore models "
+        "remove mprnet_deraining"
+    )
+
+
+def _folder_with(tmp_path: Path, kwargs: dict, name: str = "shared") -> Path:
+    """A model folder from a stranger: an ``imgrestore.json`` asking for ``kwargs``, and a
+    1 KB weights file that could never fill such a network."""
+    folder = tmp_path / name
+    write_model_dir(folder, {"conv_in.weight": torch.zeros(4, 3, 3, 3)},
+                    ModelMeta(family="mirnetv2", kwargs=kwargs, task="denoise", name=name))
+    assert (folder / WEIGHTS_FILE).stat().st_size < 1024
+    return folder
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"n_feat": 30000}, "n_feat=30000: at most 256; refused"),
+    ({"n_MRB": 3000000}, "n_MRB=3000000: at most 16; refused"),
+    ({"n_feat": -5}, "n_feat=-5: at least 1; refused"),
+    ({"n_feat": "80"}, "n_feat='80': expected int; refused"),
+    ({"n_feat": 80, "import_module": "os"}, "has no argument 'import_module'"),
+    (dict(n_feat=256, chan_factor=4.0, n_RRG=16, n_MRB=16, height=5, width=8),
+     "more than 4x the largest released one (5.9 M); refused"),
+])
+def test_a_shared_folder_cannot_ask_for_any_network(home: Path, tmp_path: Path, kwargs: dict,
+                                                     words: str) -> None:
+    folder = _folder_with(tmp_path, kwargs)
+    with pytest.raises(WeightsError) as err:
+        load_model(str(folder), task="denoise")
+    assert words in str(err.value) and str(err.value).startswith(str(folder / WEIGHTS_FILE))
+    assert exit_code_of(err.value) == ExitCode.WEIGHTS_UNAVAILABLE
+
+
+def test_tensors_that_claim_a_huge_width_are_refused(home: Path, tmp_path: Path) -> None:
+    """Zero-element tensors cost nothing to store but describe 30000 channels."""
+    from safetensors.torch import save_file
+
+    config = "mirnetv2_compact"
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in archs.create(config).state_dict().items()}
+    # every channel count 2500x larger (12 -> 30000), and the last dimension 0: no data
+    huge = {k: torch.empty([d * 2500 if d > 3 else d for d in shape[:-1]] + [0])
+            for k, shape in shapes.items()}
+    path = tmp_path / "tiny.safetensors"
+    save_file(huge, str(path))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(WeightsError, match=r"tiny\.safetensors: n_feat=30000: at most 256"):
+        load_model(str(path), task="denoise")

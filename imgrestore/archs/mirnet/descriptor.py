@@ -59,7 +59,7 @@ DESCRIPTOR = desc.FamilyDescriptor(
     size_multiple=4,
     bytes_per_pixel=5000.0,
     devices=MappingProxyType({
-        "cpu": desc.DeviceHints(layout="contiguous"),
+        "cpu": desc.DeviceHints(layout="contiguous", backends=desc.CPU_BACKENDS),
         "cuda": desc.DeviceHints(safe_precisions=("fp16",)),
     }),
 )

@@ -84,7 +84,7 @@ DESCRIPTOR = desc.FamilyDescriptor(
     devices=MappingProxyType({
         # benchmarks/layout.py, 2 cores, 256 px: channels-last takes 1.07x the NCHW time
         # (the compact built-ins 1.36x), so MIRNet-v2 stays NCHW on the CPU.
-        "cpu": desc.DeviceHints(layout="contiguous"),
+        "cpu": desc.DeviceHints(layout="contiguous", backends=desc.CPU_BACKENDS),
         "cuda": desc.DeviceHints(safe_precisions=("fp16",)),
     }),
 )

@@ -41,7 +41,9 @@ class CAB(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.CA(self.body(x)) + x
+        res = self.CA(self.body(x))
+        res += x
+        return res
 
 
 def cab_stack(
@@ -60,9 +62,12 @@ class SAM(nn.Module):
         self.conv3 = conv(3, n_feat, kernel_size, bias=bias)
 
     def forward(self, x: torch.Tensor, x_img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        img = self.conv2(x) + x_img
+        img = self.conv2(x)
+        img += x_img
         gate = torch.sigmoid(self.conv3(img))
-        return self.conv1(x) * gate + x, img
+        out = self.conv1(x) * gate
+        out += x
+        return out, img
 
 
 class DownSample(nn.Module):
@@ -91,7 +96,9 @@ class UpSample(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         x = self.up(x)
-        return x if skip is None else x + skip
+        if skip is not None:
+            x += skip
+        return x
 
 
 class Encoder(nn.Module):
@@ -120,9 +127,9 @@ class Encoder(nn.Module):
     ) -> torch.Tensor:
         if encoder_outs is None or decoder_outs is None:
             return x
-        enc = getattr(self, f"csff_enc{level}")(encoder_outs[level - 1])
-        dec = getattr(self, f"csff_dec{level}")(decoder_outs[level - 1])
-        return x + enc + dec
+        x += getattr(self, f"csff_enc{level}")(encoder_outs[level - 1])
+        x += getattr(self, f"csff_dec{level}")(decoder_outs[level - 1])
+        return x
 
     def forward(
         self, x: torch.Tensor, encoder_outs: list[torch.Tensor] | None = None,
@@ -172,7 +179,9 @@ class ORB(nn.Module):
         self.body = nn.Sequential(*body)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + x
+        res = self.body(x)
+        res += x
+        return res
 
 
 class ORSNet(nn.Module):
@@ -203,15 +212,14 @@ class ORSNet(nn.Module):
         self, x: torch.Tensor, encoder_outs: list[torch.Tensor], decoder_outs: list[torch.Tensor]
     ) -> torch.Tensor:
         x = self.orb1(x)
-        x = x + self.conv_enc1(encoder_outs[0]) + self.conv_dec1(decoder_outs[0])
+        x += self.conv_enc1(encoder_outs[0])
+        x += self.conv_dec1(decoder_outs[0])
         x = self.orb2(x)
-        x = x + self.conv_enc2(self.up_enc1(encoder_outs[1])) + self.conv_dec2(
-            self.up_dec1(decoder_outs[1])
-        )
+        x += self.conv_enc2(self.up_enc1(encoder_outs[1]))
+        x += self.conv_dec2(self.up_dec1(decoder_outs[1]))
         x = self.orb3(x)
-        x = x + self.conv_enc3(self.up_enc2(encoder_outs[2])) + self.conv_dec3(
-            self.up_dec2(decoder_outs[2])
-        )
+        x += self.conv_enc3(self.up_enc2(encoder_outs[2]))
+        x += self.conv_dec3(self.up_dec2(decoder_outs[2]))
         return x
 
 
@@ -286,7 +294,8 @@ class MPRNet(nn.Module):
         # Stage 3: full resolution.
         x3 = self.concat23(torch.cat([self.shallow_feat3(x3_img), x3_samfeats], 1))
         x3 = self.stage3_orsnet(x3, feat2, res2)
-        stage3_img = self.tail(x3) + x3_img
+        stage3_img = self.tail(x3)
+        stage3_img += x3_img
         return [stage3_img, stage2_img, stage1_img]
 
 
