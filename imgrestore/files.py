@@ -273,6 +273,7 @@ def replacing(dest: Path) -> Iterator[Path]:
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # safetensors writes 0600; every file gets the same
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -76,6 +76,21 @@ def test_no_image_format_passes_for_text(tmp_path: Path, fmt: str, size: tuple[i
         check_report_path(path, "--json")
 
 
+def test_every_written_file_gets_the_same_mode(tmp_path: Path) -> None:
+    """A model folder's model.safetensors (safetensors writes 0600) reads like the rest."""
+    import torch
+
+    from imgrestore.zoo.checkpoints import save_safetensors
+
+    mask = os.umask(0)
+    os.umask(mask)
+    with replacing(tmp_path / "model.safetensors") as tmp:
+        save_safetensors({"w": torch.zeros(2)}, tmp)
+    atomic_write(tmp_path / "imgrestore.json", b"{}\n")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"model.safetensors": 0o666 & ~mask, "imgrestore.json": 0o666 & ~mask}
+
+
 # ---------------------------------------------------------------- only regular files
 
 

@@ -43,9 +43,10 @@ def run_on_ray(todo: Sequence[Job], request: Request, report: Report, events: Ev
 
     options = request.ray
     assert options is not None
-    with cluster.open_pool(options, load_models(request, events.notice, events.download),
-                           request.engine.device) as pool:
+    models = load_models(request, events.notice, events.download, events.fallback)
+    with cluster.open_pool(options, models, request.engine.device) as pool:
         report.models = [m.name for m in pool.models]
+        report.fallbacks = [m.fallback for m in models if m.fallback is not None]
         report.device, report.precision = pool.shape.describe(), request.engine.precision
         remove_stale_parts(*(job.dest for job in todo if isinstance(job.dest, Path)))
         events.start(report, len(todo))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from imgrestore.batch.plan import Job
     from imgrestore.batch.report import FileResult, Report
     from imgrestore.batch.run import Events
+    from imgrestore.zoo.fallback import Fallback
 
 SUFFIX = ".jsonl"
 
@@ -64,6 +65,9 @@ class JournalEvents:
 
     def download(self, what: str, done: int, total: int | None) -> None:
         self.events.download(what, done, total)
+
+    def fallback(self, fallback: Fallback) -> None:
+        self.events.fallback(fallback)
 
     def start(self, report: Report, todo: int) -> None:
         self.events.start(report, todo)

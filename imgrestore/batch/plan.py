@@ -28,7 +28,7 @@ STDIO = "-"
 
 JobState = Literal["todo", "skip", "fail"]
 #: Why a job whose output is already there is skipped.
-OUTPUT_EXISTS = "output exists (use --overwrite to redo)"
+OUTPUT_EXISTS = "output exists; --overwrite redoes it"
 #: The note of a job whose earlier output was empty or cut short.
 INCOMPLETE_OUTPUT = "the existing output was incomplete (empty or cut short): redone"
 

@@ -8,10 +8,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from imgrestore import __version__
 from imgrestore.errors import ExitCode
+
+if TYPE_CHECKING:
+    from imgrestore.zoo.fallback import Fallback
 
 Status = Literal["done", "skipped", "failed", "planned", "interrupted"]
 #: Every status, in the order reports count them.
@@ -46,6 +49,8 @@ class Report:
     results: list[FileResult] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    #: Built-in models that stood in for a task's official one, and why.
+    fallbacks: list[Fallback] = field(default_factory=list)
     device: str | None = None
     precision: str | None = None
     started: float = field(default_factory=time.time)
@@ -71,6 +76,7 @@ class Report:
             "imgrestore": __version__,
             "task": self.task,
             "models": self.models,
+            "fallbacks": [f.to_json() for f in self.fallbacks],
             "device": self.device,
             "precision": self.precision,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from imgrestore import distributed
 from imgrestore.batch.journal import Journal, JournalEvents
@@ -34,6 +34,9 @@ from imgrestore.engine.options import EngineOptions
 from imgrestore.errors import UsageError
 from imgrestore.storage import Location
 
+if TYPE_CHECKING:
+    from imgrestore.zoo.fallback import Fallback
+
 
 class Events(Protocol):
     """What the display is told while a request runs (all calls from one thread at a time)."""
@@ -42,6 +45,10 @@ class Events(Protocol):
 
     def download(self, what: str, done: int, total: int | None) -> None:
         """Model weights are downloading: ``done`` of ``total`` bytes (None: unknown)."""
+
+    def fallback(self, fallback: Fallback) -> None:
+        """A built-in model stands in for a task's default (told as soon as it is loaded,
+        before any other notice about it)."""
 
     def start(self, report: Report, todo: int) -> None: ...
 
@@ -58,6 +65,9 @@ class SilentEvents:
         pass
 
     def download(self, what: str, done: int, total: int | None) -> None:
+        pass
+
+    def fallback(self, fallback: Fallback) -> None:
         pass
 
     def start(self, report: Report, todo: int) -> None:
@@ -137,8 +147,9 @@ def _watch(request: Request, events: Events, started: float) -> Report:
 
 def _start(request: Request, events: Events, report: Report, todo: int) -> Chain:
     """Load the request's models; the report says which, on what device and precision."""
-    chain = Chain(request, events.notice, progress=events.download)
+    chain = Chain(request, events.notice, progress=events.download, on_fallback=events.fallback)
     report.models = [m.name for m in chain.models]
+    report.fallbacks = [m.fallback for m in chain.models if m.fallback is not None]
     report.device = str(chain.restorers[0].device)
     report.precision = chain.restorers[0].precision
     events.start(report, todo)

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from imgrestore.batch.run import Events
     from imgrestore.engine.restorer import Restorer
     from imgrestore.imaging.types import LoadedImage
+    from imgrestore.zoo.fallback import Fallback
     from imgrestore.zoo.install import DownloadProgress
     from imgrestore.zoo.loading import LoadedModel
 
 
 def load_models(request: Request, notify: Callable[[str], None],
-                progress: DownloadProgress | None = None) -> list[LoadedModel]:
+                progress: DownloadProgress | None = None,
+                on_fallback: Callable[[Fallback], None] | None = None) -> list[LoadedModel]:
     """The request's models, resolved, fetched if needed, verified and checked for its input."""
     from imgrestore.zoo.loading import load_model
 
@@ -61,24 +63,30 @@ def load_models(request: Request, notify: Callable[[str], None],
                 f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
                 f"({loaded.input_kind}); {hint}"
             )
+        if loaded.fallback is not None and on_fallback is not None:
+            on_fallback(loaded.fallback)
         models.append(loaded)
     return models
 
 
 class Chain:
     """The request's models, each wrapped in a tiling restorer, applied in order;
-    ``notify`` gets notices, ``progress`` how a weights download goes."""
+    ``notify`` gets notices, ``progress`` how a weights download goes, ``on_fallback``
+    each built-in model standing in for a task's default, as soon as it is loaded."""
 
     def __init__(self, request: Request, notify: Callable[[str], None] | None = None, *,
                  models: Sequence[LoadedModel] | None = None,
-                 progress: DownloadProgress | None = None) -> None:
-        """Load the request's models (notices to ``notify``, downloads to ``progress``), or
-        take ``models`` already loaded by :func:`load_models` (a Ray worker receives its
+                 progress: DownloadProgress | None = None,
+                 on_fallback: Callable[[Fallback], None] | None = None) -> None:
+        """Load the request's models (notices to ``notify``, downloads to ``progress``, a
+        built-in model standing in for official weights to ``on_fallback``), or take
+        ``models`` already loaded by :func:`load_models` (a Ray worker receives its
         driver's)."""
         from imgrestore.engine.restorer import Restorer
 
         if models is None:
-            models = load_models(request, notify or (lambda message: None), progress)
+            models = load_models(request, notify or (lambda message: None), progress,
+                                 on_fallback)
         options = replace(request.engine,
                           device=distributed.device_for_rank(request.engine.device))
         self.models: list[LoadedModel] = list(models)

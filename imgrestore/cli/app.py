@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from imgrestore import __version__
-from imgrestore.cli import compare, data, eval, info, models, tasks, train
+from imgrestore.cli import _help, compare, data, eval, info, models, tasks, train
 
 app = typer.Typer(
     name="imgrestore",
@@ -15,6 +15,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode="rich",
+    cls=_help.Group,
+    epilog=_help.epilog([
+        "imgrestore denoise photo.jpg",
+        "imgrestore upscale --scale 4 -r scans/ -o big/",
+        "imgrestore models list",
+        "imgrestore denoise --help",
+    ]),
 )
 
 
@@ -46,9 +53,12 @@ def _root(
 
 
 tasks.register(app)
-app.command("train")(train.train_command)
-app.command("info")(info.info)
-app.command("eval", help=eval.HELP, rich_help_panel="Measure and compare")(eval.eval_command)
-app.command("compare", help=compare.HELP, rich_help_panel="Measure and compare")(
+app.command("train", cls=train.COMMAND)(train.train_command)
+app.command("info", cls=info.COMMAND)(info.info)
+app.command("eval", help=eval.HELP, rich_help_panel="Measure and compare", cls=eval.COMMAND)(
+    eval.eval_command
+)
+app.command("compare", help=compare.HELP, rich_help_panel="Measure and compare",
+            cls=compare.COMMAND)(
     compare.compare_command
 )

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from imgrestore.cli import _help
 from imgrestore.cli import options as opt
 
 HELP = """Show a restoration next to its original: a labelled picture and/or an HTML page.
@@ -18,42 +19,47 @@ The picture puts the images side by side (or, with --split, one picture cut at a
 line: original left, restored right), each under its label, with zoomed crops of one
 region below (--zoom x,y,w,h or auto: where the result differs most). --html writes one
 self-contained page (images embedded, works offline) with a before/after slider.
-Images of different sizes (upscaling) are shown at the largest size. See docs/eval.md.
-
-[bold]Examples[/bold]:
-
-    imgrestore compare photo.jpg photo-denoised.jpg -o compare.jpg --zoom auto
-
-    imgrestore compare photo.jpg photo-denoised.jpg --split --html compare.html
-
-    imgrestore compare small.png small-x4.png -o x4.png --label bicubic --label MIRNet-v2
+Images of different sizes (upscaling) are shown at the largest size.
 """
+
+COMMAND = _help.command(
+    "imgrestore compare photo.jpg photo-denoised.jpg -o compare.jpg --zoom auto",
+    "imgrestore compare photo.jpg photo-denoised.jpg --split --html cmp.html",
+    "imgrestore compare small.png small-x4.png -o x4.png \\\n"
+    "--label bicubic --label MIRNet-v2",
+    docs="docs/eval.md",
+)
+
+
+Original = Annotated[Path, typer.Argument(metavar="ORIGINAL", show_default=False,
+                                          help="The image before restoration.")]
+Restored = Annotated[list[Path], typer.Argument(metavar="RESTORED...", show_default=False,
+                                                help="One or more restored versions.")]
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", metavar="FILE", help="The picture to write (.jpg, .png, .webp or .tif).")]
+Html = Annotated[Path | None, typer.Option(
+    "--html", metavar="FILE",
+    help="Also (or only) write a self-contained HTML page with a slider.")]
+Label = Annotated[list[str] | None, typer.Option(
+    "--label", "-l", metavar="TEXT",
+    help="Labels, one per image in order (default: file names).")]
+Split = Annotated[bool, typer.Option(
+    "--split", help="One picture cut at a split line instead of side by side (one RESTORED).")]
+Position = Annotated[float, typer.Option(
+    "--position", min=0.0, max=1.0, metavar="0-1", help="Where --split cuts, 0-1 of the width.")]
+Zoom = Annotated[str | None, typer.Option(
+    "--zoom", metavar="BOX",
+    help="Add enlarged crops of one region: x,y,w,h (pixels of the largest image) or 'auto'.")]
+Quality = Annotated[int, typer.Option(
+    "--quality", min=1, max=100, metavar="1-100", help="JPEG/WebP quality of the picture.")]
+Title = Annotated[str | None, typer.Option("--title", metavar="TEXT",
+                                           help="Title of the HTML page.")]
 
 
 def compare_command(
-    original: Annotated[Path, typer.Argument(metavar="ORIGINAL", show_default=False,
-                                             help="The image before restoration.")],
-    restored: Annotated[list[Path], typer.Argument(metavar="RESTORED...", show_default=False,
-                                                   help="One or more restored versions.")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="The picture to write (.jpg, .png, .webp or .tif).")] = None,
-    html: Annotated[Path | None, typer.Option(
-        "--html", help="Also (or only) write a self-contained HTML page with a slider.")] = None,
-    label: Annotated[list[str] | None, typer.Option(
-        "--label", "-l", help="Labels, one per image in order (default: file names).")] = None,
-    split: Annotated[bool, typer.Option(
-        "--split", help="One picture cut at a split line instead of side by side "
-        "(one RESTORED).")] = False,
-    position: Annotated[float, typer.Option(
-        "--position", min=0.0, max=1.0, help="Where --split cuts, 0-1 of the width.")] = 0.5,
-    zoom: Annotated[str | None, typer.Option(
-        "--zoom", help="Add enlarged crops of one region: x,y,w,h (pixels of the largest "
-        "image) or 'auto'.")] = None,
-    quality: Annotated[int, typer.Option(
-        "--quality", min=1, max=100, help="JPEG/WebP quality of the picture.")] = 90,
-    title: Annotated[str | None, typer.Option(
-        "--title", help="Title of the HTML page.")] = None,
-    max_pixels: opt.MaxPixels = None,
+    original: Original, restored: Restored, output: Output = None, html: Html = None,
+    label: Label = None, split: Split = False, position: Position = 0.5, zoom: Zoom = None,
+    quality: Quality = 90, title: Title = None, max_pixels: opt.MaxPixels = None,
 ) -> None:
     from imgrestore.cli._output import note
     from imgrestore.errors import UsageError

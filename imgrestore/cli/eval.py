@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from imgrestore.cli import _help
 from imgrestore.cli import options as opt
 
 if TYPE_CHECKING:
@@ -27,47 +28,49 @@ Clean images are compared with each model's restoration of their degraded versio
 either given (--degraded DIR, paired by file name) or synthesized with the training
 degradations (--synthesize SPEC, seeded). 'identity' as a model is the degraded input
 itself. Outputs are clamped to [0, 1]; the peak is 1; SSIM is scikit-image's with
-Wang et al.'s 11x11 Gaussian window. See docs/eval.md.
-
-[bold]Examples[/bold]:
-
-    imgrestore eval denoise --clean photos/ --synthesize gaussian_noise:sigma=25
-    -m identity -m denoise
-
-    imgrestore eval derain --clean Rain100L/target --degraded Rain100L/input --csv scores.csv
-
-    imgrestore eval upscale --clean hr/ --synthesize bicubic:scale=4,reupsample=false
-    --crop 4 -m identity -m upscale-x4
-
-    imgrestore eval denoise --clean /shared/bench --synthesize gaussian_noise:sigma=25
-    --ray auto
+Wang et al.'s 11x11 Gaussian window.
 """
+
+COMMAND = _help.command(
+    "imgrestore eval denoise --clean photos/ -m identity -m builtin \\\n"
+    "--synthesize gaussian_noise:sigma=25",
+    "imgrestore eval derain --clean Rain100L/target \\\n"
+    "--degraded Rain100L/input --csv scores.csv",
+    "imgrestore eval upscale --clean hr/ --crop 4 -m identity -m upscale-x4 \\\n"
+    "--synthesize bicubic:scale=4,reupsample=false",
+    "imgrestore eval denoise --clean /shared/bench --ray auto \\\n"
+    "--synthesize gaussian_noise:sigma=25",
+    docs="docs/eval.md",
+)
 
 
 Task = Annotated[str, typer.Argument(metavar="TASK", show_default=False,
                                      help="denoise, deblur, derain, enhance or upscale.")]
-Clean = Annotated[Path, typer.Option("--clean", help="Folder (or file) of clean reference "
+Clean = Annotated[Path, typer.Option("--clean", metavar="DIR",
+                                     help="Folder (or file) of clean reference "
                                      "images.", rich_help_panel=_DATA, show_default=False)]
 Degraded = Annotated[Path | None, typer.Option(
-    "--degraded", help="Folder (or file) of degraded images, same names as --clean.",
+    "--degraded", metavar="DIR", help="Folder (or file) of degraded images, same names as --clean.",
     rich_help_panel=_DATA)]
 Synthesize = Annotated[str | None, typer.Option(
-    "--synthesize", help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
+    "--synthesize", metavar="SPEC", help="Degrade the clean images instead: KIND[:KEY=VALUE,...] "
     "(e.g. gaussian_noise:sigma=25; LOW..HIGH draws per image; '+' chains steps) or a "
     "TOML/JSON file (a spec, or a recipe's data.degradation).",
     rich_help_panel=_DATA)]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of --synthesize (image i uses "
                                    "default_rng([seed, i])).", rich_help_panel=_DATA)]
 Models = Annotated[list[str] | None, typer.Option(
-    "--model", "-m", help="Model to measure (repeatable): a name from 'imgrestore models "
+    "--model", "-m", metavar="MODEL",
+    help="Model to measure (repeatable): a name from 'imgrestore models "
     "list', 'builtin', a weights file, a model folder, hf:owner/repo[@rev], or 'identity' "
     "(the degraded input). Default: the task's default model.",
     rich_help_panel=opt._MODEL)]
 Scale = Annotated[int | None, typer.Option(
-    "--scale", "-s", min=2, max=4, help="upscale: the factor (default: from --synthesize, "
+    "--scale", "-s", min=2, max=4, metavar="2|3|4",
+    help="upscale: the factor (default: from --synthesize, "
     "else 2).", rich_help_panel=opt._MODEL)]
 Style = Annotated[str | None, typer.Option(
-    "--style", help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)]
+    "--style", metavar="STYLE", help="enhance: lowlight or retouch.", rich_help_panel=opt._MODEL)]
 Crop = Annotated[int, typer.Option(
     "--crop", min=0, help="Pixels ignored at each border before measuring (SR papers: "
     "the scale).", rich_help_panel=_MEASURE)]
@@ -75,10 +78,11 @@ Quantize = Annotated[bool, typer.Option(
     "--quantize", help="Round restorations to 8 bits first, as if saved as 8-bit files.",
     rich_help_panel=_MEASURE)]
 JsonPath = Annotated[str | None, typer.Option(
-    "--json", help="Write scores per image and the summary as JSON ('-': stdout).",
+    "--json", metavar="FILE", help="Write scores per image and the summary as JSON ('-': stdout).",
     rich_help_panel=_OUT)]
 CsvPath = Annotated[Path | None, typer.Option(
-    "--csv", help="Write scores per image and the summary as CSV.", rich_help_panel=_OUT)]
+    "--csv", metavar="FILE",
+    help="Write scores per image and the summary as CSV.", rich_help_panel=_OUT)]
 PerImage = Annotated[bool, typer.Option(
     "--per-image", help="Also print a table of every image.", rich_help_panel=_OUT)]
 
@@ -95,7 +99,14 @@ def eval_command(
     ray: opt.Ray = None, ray_workers: opt.RayWorkers = None, ray_cpus: opt.RayCpus = None,
     ray_retries: opt.RayRetries = 3,
 ) -> None:
-    from imgrestore.cli._output import note, shown, stderr_console, stdout_console, write_json
+    from imgrestore.cli._output import (
+        note,
+        show_fallbacks,
+        shown,
+        stderr_console,
+        stdout_console,
+        write_json,
+    )
     from imgrestore.cluster import parse_ray_options
     from imgrestore.engine.options import EngineOptions
     from imgrestore.evaluation.runner import EvalRequest, evaluate
@@ -124,7 +135,8 @@ def eval_command(
             line = ", ".join(f"{s.model} {_db(s.psnr)} dB" for s in scores)
             err.print(shown(f"{pair.name}: {line}", "dim"), soft_wrap=True)
 
-    report = evaluate(request, on_image=on_image, notify=note)
+    report = evaluate(request, on_image=on_image, notify=note,
+                      on_fallback=lambda fallback: show_fallbacks(err, [fallback]))
     out = err if json_path == "-" else stdout_console()
     show(report, out, per_image=per_image)
     if json_path == "-":

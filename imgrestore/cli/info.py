@@ -6,11 +6,15 @@ from typing import Annotated
 
 import typer
 
+from imgrestore.cli import _help
+
+COMMAND = _help.command("imgrestore info", "imgrestore info --json")
+
 
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Show the version, torch, the devices found, cache paths and which weights are cached."""
+    """Show versions (imgrestore, Python, PyTorch), devices, the cache and the cached weights."""
     import platform
 
     import torch

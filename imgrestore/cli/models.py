@@ -13,14 +13,21 @@ from typing import Annotated, Any
 
 import typer
 
+from imgrestore.cli import _help
 from imgrestore.cli._errors import exit_code_of, reported
 from imgrestore.cli._output import echo, error, note, notice, write_json
+
+
+def _command(*examples: str) -> type[_help.Command]:
+    return _help.command(*examples, docs="docs/models.md")
+
 
 app = typer.Typer(
     name="models",
     help="Manage model weights: the cache, downloads, imports and the Hugging Face Hub.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    cls=_help.Group,
 )
 
 
@@ -56,13 +63,11 @@ def _card_row(card: Any) -> dict[str, Any]:
     }
 
 
-@app.command("list")
+@app.command("list", cls=_command("imgrestore models list", "imgrestore models list --json"))
 def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the known models, whether each is cached, and each task's default.
-
-    Example: [bold]imgrestore models list --json[/bold]
     """
     from imgrestore.zoo.cards import CARDS
 
@@ -99,14 +104,18 @@ def _source_column(row: dict[str, Any]) -> str:
     return hosts + (" pinned" if row["sha256"] else "")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models download denoise upscale-x4",
+                          "imgrestore models download --task deblur",
+                          "imgrestore models download --all",
+                          "imgrestore models download hf:owner/repo"))
 def download(
     names: Annotated[list[str] | None, typer.Argument(
-        help="Model names, aliases or hf:owner/repo.", show_default=False)] = None,
+        metavar="MODEL...", help="Model names, aliases or hf:owner/repo.",
+        show_default=False)] = None,
     all_models: Annotated[bool, typer.Option(
         "--all", help="Every model imgrestore knows.")] = False,
     task: Annotated[str | None, typer.Option(
-        "--task", help="Every model of this task (denoise, deblur, ...).")] = None,
+        "--task", metavar="TASK", help="Every model of this task (denoise, deblur, ...).")] = None,
     unverified: Annotated[bool, typer.Option(
         "--unverified", help="Also try mirrors no download has confirmed yet "
         "(IMGRESTORE_UNVERIFIED_MIRRORS=1).")] = False,
@@ -115,10 +124,9 @@ def download(
     """Download models into the cache ahead of time (Google Drive, GitHub, the Hugging Face Hub).
 
     Each file is checked before it is kept; a summary says what was fetched, skipped or failed.
-
-    Example: [bold]imgrestore models download --task deblur[/bold]
     """
-    from imgrestore.cli._output import DownloadBar, stderr_console
+    from imgrestore.cli._output import stderr_console
+    from imgrestore.cli._progress import DownloadBar
     from imgrestore.errors import ExitCode, ImgRestoreError, UsageError
 
     chosen = _chosen(names or [], all_models=all_models, task=task)
@@ -183,18 +191,19 @@ def _download_one(name: str, bar: Any, *, unverified: bool | None) -> tuple[str,
                                         unverified=unverified)
 
 
-@app.command("import")
+@app.command("import", cls=_command(
+    "imgrestore models import model_deblurring.pth --as mprnet_deblurring"))
 def import_weights(
-    file: Annotated[Path, typer.Argument(help="A weights file you downloaded (.pth).")],
-    name: Annotated[str, typer.Option("--as", help="The model these weights are.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                         help="A weights file you downloaded (.pth).")],
+    name: Annotated[str, typer.Option("--as", metavar="MODEL",
+                                      help="The model these weights are.")],
 ) -> None:
     """Check a downloaded weights file and keep it in the cache as safetensors.
 
     For when a download is refused (Google Drive's quota): get the file in a browser,
     then import it; a pinned model accepts only its pinned file. The file itself is left
     as it is.
-
-    Example: [bold]imgrestore models import model_deblurring.pth --as mprnet_deblurring[/bold]
     """
     from imgrestore.zoo.install import import_file
 
@@ -203,7 +212,7 @@ def import_weights(
     echo(f"{name}: {folder}")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models pin", "imgrestore models pin --json"))
 def pin(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
@@ -212,8 +221,6 @@ def pin(
     For maintainers: on a machine with network, download every model
     (`imgrestore models download --all`), then paste these lines into PINS in
     imgrestore/zoo/cards.py. From then on a download or import of any other file is refused.
-
-    Example: [bold]imgrestore models pin[/bold]
     """
     from imgrestore.zoo.install import cached_pins
 
@@ -232,7 +239,7 @@ def pin(
         note("no cached official model to pin (imgrestore models download --all first)")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models verify"))
 def verify() -> None:
     """Re-hash every cached and built-in model against the sha256 recorded with it."""
     from imgrestore.errors import ExitCode, WeightsError
@@ -265,9 +272,10 @@ def verify() -> None:
         raise typer.Exit(int(ExitCode.WEIGHTS_UNAVAILABLE))
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models path", "imgrestore models path denoise"))
 def path(
-    name: Annotated[str | None, typer.Argument(help="A model; omit for the cache root.")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="MODEL",
+                                                 help="A model; omit for the cache root.")] = None,
 ) -> None:
     """Print where the cache is (IMGRESTORE_HOME), or where one model is kept."""
     from imgrestore.zoo import cache
@@ -282,9 +290,10 @@ def path(
             echo(builtin_dir(c) if c.builtin else cache.model_dir(c.name))
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models remove mirnetv2_real_denoising"))
 def remove(
-    names: Annotated[list[str], typer.Argument(help="Models to delete from the cache.")],
+    names: Annotated[list[str], typer.Argument(metavar="MODEL...",
+                                               help="Models to delete from the cache.")],
 ) -> None:
     """Delete cached models (download or import them again to get them back)."""
     from imgrestore.errors import WeightsError
@@ -302,16 +311,15 @@ def remove(
             echo(f"{canonical}: removed")
 
 
-@app.command()
+@app.command(cls=_command("imgrestore models push runs/denoise-1 hf:me/my-denoiser"))
 def push(
-    folder: Annotated[Path, typer.Argument(help="A model folder, e.g. a training run.")],
-    repo: Annotated[str, typer.Argument(help="hf:owner/repo[@branch]")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER",
+                                           help="A model folder, e.g. a training run.")],
+    repo: Annotated[str, typer.Argument(metavar="REPO", help="hf:owner/repo[@branch]")],
     private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
-    message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    message: Annotated[str | None, typer.Option(metavar="TEXT", help="Commit message.")] = None,
 ) -> None:
     """Publish a model (model.safetensors + imgrestore.json) to the Hugging Face Hub.
-
-    Example: [bold]imgrestore models push runs/denoise-1 hf:me/my-denoiser[/bold]
     """
     from imgrestore.zoo.publish import push as publish
 
@@ -320,7 +328,9 @@ def push(
     echo(url)
 
 
-@app.command("export")
+@app.command("export", cls=_command(
+    "imgrestore models export builtin --task upscale -s 2 --dynamic",
+    "imgrestore models export denoise --size 512x512 -o denoise.onnx"))
 def export(
     name: Annotated[str, typer.Argument(help="A model: a name from 'imgrestore models list', "
                                         "'builtin', a model folder, a weights file or hf:...")],
@@ -347,8 +357,6 @@ def export(
     image; the bicubic up-sampling is inside) and returns the restored image clamped to
     [0, 1]. The sidecar says the scale, the size multiple and the input range. See
     docs/models.md for onnxruntime and OpenVINO examples.
-
-    Example: [bold]imgrestore models export builtin --task upscale -s 2 --dynamic[/bold]
     """
     from imgrestore.batch.export import default_target, export_model, parse_size
     from imgrestore.errors import UsageError

@@ -18,6 +18,7 @@ _RAW = "Camera RAW and colour"
 Inputs = Annotated[
     list[str] | None,
     typer.Argument(
+        metavar="INPUT...",
         help="Photos, folders or glob patterns ('-' reads one image from stdin).",
         show_default=False,
     ),
@@ -25,9 +26,9 @@ Inputs = Annotated[
 Output = Annotated[
     str | None,
     typer.Option(
-        "--output", "-o",
+        "--output", "-o", metavar="PATH",
         help="Output file (one input), folder (several), or '-' for stdout. "
-        "Default: beside each input, e.g. photo-denoised.jpg.",
+        "Default: beside each input, e.g. photo{suffix}.jpg.",
         rich_help_panel=_IO,
     ),
 ]
@@ -38,18 +39,19 @@ Recursive = Annotated[
 ]
 Suffix = Annotated[
     str | None,
-    typer.Option(help="Text added to output names (default: -denoised, -x2, ...).",
+    typer.Option(metavar="TEXT", help="Text added to output names (default: {suffix}).",
                  rich_help_panel=_IO),
 ]
 Format = Annotated[
     str | None,
-    typer.Option("--format", "-f",
+    typer.Option("--format", "-f", metavar="EXT",
                  help="Output format: jpg, png, tif, webp, ... (default: the input's; RAW: tif).",
                  rich_help_panel=_IO),
 ]
 Quality = Annotated[
     int | None,
-    typer.Option(min=1, max=100, help="JPEG/WebP quality (default 95).", rich_help_panel=_IO),
+    typer.Option(min=1, max=100, metavar="1-100",
+                 help="JPEG/WebP quality (default 95).", rich_help_panel=_IO),
 ]
 StripMetadata = Annotated[
     bool,
@@ -65,67 +67,71 @@ Overwrite = Annotated[
 ]
 MaxPixels = Annotated[
     int | None,
-    typer.Option("--max-pixels",
+    typer.Option("--max-pixels", metavar="N",
                  help="Largest image to open, in pixels (guards against decompression bombs).",
                  rich_help_panel=_IO),
 ]
 Model = Annotated[
     str | None,
-    typer.Option("--model", "-m",
+    typer.Option("--model", "-m", metavar="MODEL",
                  help="Model: a name from 'imgrestore models list', 'builtin', a weights "
                  "file, a model folder, or hf:owner/repo[@revision].",
                  rich_help_panel=_MODEL),
 ]
 Weights = Annotated[
     Path | None,
-    typer.Option("--weights", help="Load these weights (.pth or .safetensors) for --model.",
+    typer.Option("--weights", metavar="FILE",
+                 help="Load these weights (.pth or .safetensors) for --model.",
                  rich_help_panel=_MODEL),
 ]
 Strength = Annotated[
     float,
-    typer.Option(min=0.0, max=1.0, help="Blend with the original: 1 = full effect.",
+    typer.Option(min=0.0, max=1.0, metavar="0-1", help="Blend with the original: 1 = full effect.",
                  rich_help_panel=_MODEL),
 ]
 Then = Annotated[
     list[str] | None,
-    typer.Option("--then",
+    typer.Option("--then", metavar="TASK",
                  help="Run another task on the result, without intermediate files "
                  "(e.g. --then upscale). Repeatable.",
                  rich_help_panel=_MODEL),
 ]
 Tile = Annotated[
     str,
-    typer.Option("--tile", "-t",
+    typer.Option("--tile", "-t", metavar="N|auto",
                  help="Tile size in pixels, 'auto' (largest that fits in memory) or 0 "
                  "(whole image).",
                  rich_help_panel=_ENGINE),
 ]
 TileOverlap = Annotated[
     int,
-    typer.Option("--tile-overlap", min=0, help="Overlap of neighbouring tiles in pixels.",
+    typer.Option("--tile-overlap", min=0, metavar="N",
+                 help="Overlap of neighbouring tiles in pixels.",
                  rich_help_panel=_ENGINE),
 ]
 Device = Annotated[
     str,
-    typer.Option("--device", "-d", help="auto, cpu, cuda, cuda:N or mps.",
+    typer.Option("--device", "-d", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps.",
                  rich_help_panel=_ENGINE),
 ]
 Precision = Annotated[
     str,
-    typer.Option("--precision", help="auto, fp32, fp16 or bf16 (auto: fp32 on CPU; bf16 "
-                 "needs native bf16 on CPUs: AMX, AVX512-BF16 or Arm BF16).",
+    typer.Option("--precision", metavar="TYPE",
+                 help="auto, fp32, fp16 or bf16 (auto: fp32 on CPU; bf16 needs native bf16 "
+                 "on CPUs: AMX, AVX512-BF16 or Arm BF16).",
                  rich_help_panel=_ENGINE),
 ]
 Backend = Annotated[
     str,
-    typer.Option("--backend",
+    typer.Option("--backend", metavar="NAME",
                  help="auto, torch or openvino (auto: the fastest installed for the model and "
                  "device, OpenVINO on CPUs; IMGRESTORE_BACKEND sets what auto means).",
                  rich_help_panel=_ENGINE),
 ]
 MaxMemory = Annotated[
     str | None,
-    typer.Option("--max-memory", help="Memory budget for tiling, e.g. 4G (default: what is free).",
+    typer.Option("--max-memory", metavar="SIZE",
+                 help="Memory budget for tiling, e.g. 4G (default: what is free).",
                  rich_help_panel=_ENGINE),
 ]
 Compile = Annotated[
@@ -144,7 +150,8 @@ FailFast = Annotated[
 ]
 JsonReport = Annotated[
     str | None,
-    typer.Option("--json", help="Write a machine-readable report to this file ('-': stdout).",
+    typer.Option("--json", metavar="FILE",
+                 help="Write a machine-readable report to this file ('-': stdout).",
                  rich_help_panel=_RUN),
 ]
 Quiet = Annotated[
@@ -159,7 +166,7 @@ Ray = Annotated[
     str | None,
     typer.Option("--ray", metavar="[ADDRESS]",
                  help="Run on Ray: alone, a Ray instance started on this machine; 'auto', "
-                 "ray://HOST:PORT or HOST:PORT joins a cluster (needs imgrestore\\[ray]).",
+                 "ray://HOST:PORT or HOST:PORT joins a cluster (needs imgrestore[ray]).",
                  rich_help_panel=_CLUSTER),
 ]
 RayWorkers = Annotated[

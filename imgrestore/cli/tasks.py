@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
+from imgrestore.cli import _help
 from imgrestore.cli import options as opt
 from imgrestore.errors import ExitCode, UsageError
 from imgrestore.tasks import TASKS
@@ -24,26 +24,29 @@ if TYPE_CHECKING:
 #: The model ``deblur --dual-pixel`` uses unless ``--model`` names another.
 DUAL_PIXEL_MODEL = "mirnetv2_defocus_deblurring_dualpixel"
 
+#: Each task command's examples (``--help`` shows them; tests/cli/test_help.py runs them).
 EXAMPLES = {
-    "denoise": "imgrestore denoise photo.jpg\n\n"
-    "imgrestore denoise -r holiday/ -o restored/ --json report.json\n\n"
-    "imgrestore denoise --then upscale --scale 2 photo.jpg",
-    "deblur": "imgrestore deblur shaky.jpg\n\n"
-    "imgrestore deblur --dual-pixel left.png right.png -o sharp.png",
-    "derain": "imgrestore derain street.jpg -o street-clear.jpg",
-    "enhance": "imgrestore enhance night.jpg\n\nimgrestore enhance --style retouch flat.tif",
-    "upscale": "imgrestore upscale --scale 4 small.png\n\nimgrestore upscale -s 2 -f png scans/",
+    "denoise": ("imgrestore denoise photo.jpg",
+                "imgrestore denoise -r holiday/ -o restored/ --json report.json",
+                "imgrestore denoise --then upscale --scale 2 photo.jpg"),
+    "deblur": ("imgrestore deblur shaky.jpg",
+               "imgrestore deblur --dual-pixel left.png right.png -o sharp.png"),
+    "derain": ("imgrestore derain street.jpg -o street-clear.jpg",),
+    "enhance": ("imgrestore enhance night.jpg",
+                "imgrestore enhance --style retouch flat.tif"),
+    "upscale": ("imgrestore upscale --scale 4 small.png",
+                "imgrestore upscale -s 2 -f png scans/"),
 }
 
 Scale = Annotated[
     int | None,
-    typer.Option("--scale", "-s", min=2, max=4,
+    typer.Option("--scale", "-s", min=2, max=4, metavar="2|3|4",
                  help="Upscale factor 2, 3 or 4 (for upscale, also in --then chains; "
                  "default 2).", rich_help_panel="Model"),
 ]
 Style = Annotated[
     str | None,
-    typer.Option("--style",
+    typer.Option("--style", metavar="STYLE",
                  help="Enhance style: lowlight (LOL) or retouch (MIT-Adobe FiveK; default "
                  "lowlight). Also applies to enhance in --then chains.", rich_help_panel="Model"),
 ]
@@ -56,18 +59,19 @@ DualPixel = Annotated[
 ]
 
 EXIT_CODES = (
-    "\n\n[bold]Exit codes[/bold]: 0 all done (or skipped) · 1 some files failed (the others "
-    "were restored) · 2 usage error · 3 weights unavailable · 4 device unusable or out of "
-    "memory · 130 interrupted (rerun to resume)."
+    "0 all done (or skipped) · 1 some files failed (the others were restored) · 2 usage "
+    "error · 3 weights unavailable · 4 device unusable or out of memory · 130 interrupted "
+    "(rerun to resume)."
 )
 
 
-def _help(task: str) -> str:
-    examples = EXAMPLES[task].replace("\n\n", "\n\n    ")
-    return f"{TASKS[task].summary}\n\n[bold]Examples[/bold]:\n\n    {examples}{EXIT_CODES}"
+def _command_class(task: str, base: type[_help.Command]) -> type[_help.Command]:
+    """``task``'s command class: its examples, exit codes and default output name."""
+    return _help.command(*EXAMPLES[task], notes=[("Exit codes", EXIT_CODES)],
+                         fields={"suffix": TASKS[task].suffix(2)}, base=base)
 
 
-class _WithoutDualPixel(TyperCommand):
+class _WithoutDualPixel(_help.Command):
     """The task commands other than ``deblur``: the shared command without ``--dual-pixel``
     (the option is not offered, so it keeps its default, ``False``)."""
 
@@ -80,8 +84,9 @@ def register(app: typer.Typer) -> None:
     """Add the five task commands to ``app``: one function, :func:`restore`, whose
     command's name says which task it is; only ``deblur`` offers ``--dual-pixel``."""
     for name in TASKS:
-        cls = TyperCommand if name == "deblur" else _WithoutDualPixel
-        app.command(name, help=_help(name), rich_help_panel="Restore photos", cls=cls)(restore)
+        base = _help.Command if name == "deblur" else _WithoutDualPixel
+        app.command(name, help=TASKS[name].summary, rich_help_panel="Restore photos",
+                    cls=_command_class(name, base))(restore)
 
 
 def restore(
@@ -219,7 +224,8 @@ def _raw_options(o: TaskOptions) -> RawOptions:
 def execute(task: str, o: TaskOptions) -> None:
     """Run ``task`` with the parsed options, show the result, exit with the report's code."""
     from imgrestore.batch.run import run
-    from imgrestore.cli._output import BatchDisplay, write_json
+    from imgrestore.cli._output import write_json
+    from imgrestore.cli._progress import BatchDisplay
     from imgrestore.distributed import rank_and_world
 
     request = build_request(task, o)
@@ -234,7 +240,7 @@ def execute(task: str, o: TaskOptions) -> None:
             check_report_path(request.journal, "--json (its .jsonl journal)")
     rank, _ = rank_and_world()
     # Under torchrun only rank 0 talks (other ranks print their errors) and writes the report.
-    display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose)
+    display = BatchDisplay(quiet=o.quiet or rank > 0, verbose=o.verbose, warnings=rank == 0)
     try:
         report = run(request, display)
     except KeyboardInterrupt:  # before any file started (e.g. while loading the model)

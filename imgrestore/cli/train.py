@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from imgrestore.cli import _help
+
 if TYPE_CHECKING:
     from imgrestore.training.recipe import Recipe
 
@@ -17,6 +19,17 @@ if TYPE_CHECKING:
 RECIPE_DIRS = (
     Path(__file__).resolve().parents[2] / "train",
     Path(__file__).resolve().parents[1] / "recipes",
+)
+
+
+COMMAND = _help.command(
+    "imgrestore train --list",
+    "imgrestore train finetune_denoise --set data.train=photos/ \\\n"
+    "--set data.val=held/ -o runs/my-camera",
+    "imgrestore train --output runs/my-camera --resume",
+    "imgrestore train finetune_denoise --from scratch -o runs/from-scratch",
+    "torchrun --nproc-per-node 4 -m imgrestore train mprnet_deblurring",
+    docs="docs/training.md",
 )
 
 
@@ -92,7 +105,8 @@ def _recipe(recipe: str | None, overrides: list[str], output: Path | None,
 def train_command(
     recipe: Annotated[
         str | None,
-        typer.Argument(help="Recipe file (TOML) or a bundled recipe's name (see --list); "
+        typer.Argument(metavar="RECIPE",
+                       help="Recipe file (TOML) or a bundled recipe's name (see --list); "
                             "with --resume, optional.", show_default=False),
     ] = None,
     set_: Annotated[
@@ -101,7 +115,8 @@ def train_command(
                      help="Override a recipe field: --set optim.lr=1e-4 (repeatable)."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Run folder (default runs/NAME).")
+        Path | None, typer.Option("--output", "-o", metavar="DIR",
+                                  help="Run folder (default runs/NAME).")
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --output with its own recipe.")
@@ -120,8 +135,6 @@ def train_command(
     The run folder gets checkpoints, a JSONL log, a before/after picture per validation
     (samples/), and at the end model.safetensors + imgrestore.json, usable as
     --model RUN_DIR. Many GPUs: torchrun --nproc-per-node N -m imgrestore train RECIPE ...
-
-    Example: imgrestore train finetune_denoise --set data.train=photos/ --set data.val=held/
     """
     if list_:
         list_recipes()
@@ -133,7 +146,8 @@ def train_command(
 def _run(loaded: Recipe, run_dir: Path, *, resume: bool, init_from: str | None,
          quiet: bool) -> None:
     """Train with the display, the Ctrl-C hint and the closing line."""
-    from imgrestore.cli._output import TrainDisplay, note
+    from imgrestore.cli._output import note
+    from imgrestore.cli._progress import TrainDisplay
     from imgrestore.distributed import rank_and_world
     from imgrestore.errors import ExitCode
     from imgrestore.training.loop import train

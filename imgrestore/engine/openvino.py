@@ -32,6 +32,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import logging
 import os
 import platform
 import threading
@@ -242,7 +243,7 @@ class OpenVINOForward:
         side = max(_EXAMPLE_SIDE, 8 * self.multiple)
         example = torch.rand(1, self.in_channels, side, side)
         free = ov.PartialShape([1, self.in_channels, -1, -1])
-        with torch.no_grad(), _quiet_tracer():
+        with torch.no_grad(), _quiet_tracer(), _root_log_level_kept():
             try:
                 captured = _trace(self.net, example)
                 if captured is not None:
@@ -330,6 +331,18 @@ def _quiet_tracer():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         yield
+
+
+
+@contextlib.contextmanager
+def _root_log_level_kept() -> Any:
+    """OpenVINO's PyTorch front end sets the root logger to ERROR when a conversion fails,
+    which would silence every later warning (the image libraries' notes among them)."""
+    level = logging.root.level
+    try:
+        yield
+    finally:
+        logging.root.setLevel(level)
 
 
 __all__ = ["BackendUnavailableError", "OpenVINOForward", "model_digest", "runtime_version"]

@@ -41,6 +41,7 @@ from imgrestore.tasks import TASKS
 
 if TYPE_CHECKING:
     from imgrestore.cluster import RayOptions
+    from imgrestore.zoo.fallback import Fallback
     from imgrestore.zoo.loading import LoadedModel
 
 
@@ -73,12 +74,16 @@ OnImage = Callable[[Pair, list[ImageScore]], None]
 
 
 def evaluate(
-    request: EvalRequest, *, on_image: OnImage | None = None, notify: Notify | None = None
+    request: EvalRequest, *, on_image: OnImage | None = None, notify: Notify | None = None,
+    on_fallback: Callable[[Fallback], None] | None = None,
 ) -> EvalReport:
-    """Run every model of ``request`` on every image pair; the report of all scores."""
+    """Run every model of ``request`` on every image pair; the report of all scores.
+
+    ``on_fallback`` is told when a built-in model stands in for a task's default."""
     pairs = plan_pairs(request)
     scale = task_scale(request)
-    resolved, infos = resolve_models(request, scale, notify or (lambda message: None))
+    resolved, infos = resolve_models(request, scale, notify or (lambda message: None),
+                                     on_fallback or (lambda fallback: None))
     if request.ray is not None:
         from imgrestore.evaluation.cluster import score_on_ray
 

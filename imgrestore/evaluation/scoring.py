@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from imgrestore.engine.restorer import Restorer
     from imgrestore.evaluation.pairs import Pair
     from imgrestore.evaluation.runner import EvalRequest
+    from imgrestore.zoo.fallback import Fallback
     from imgrestore.zoo.loading import LoadedModel
 
 #: The model reference meaning "the degraded input, unrestored".
@@ -42,7 +43,8 @@ class EvalModel:
 
 
 def resolve_models(
-    request: EvalRequest, scale: int, notify: Notify
+    request: EvalRequest, scale: int, notify: Notify,
+    on_fallback: Callable[[Fallback], None] | None = None,
 ) -> tuple[list[tuple[str, LoadedModel | None]], list[ModelInfo]]:
     """Each model of ``request`` as (label, loaded model; None for identity), checked."""
     from imgrestore.zoo.cards import find_card
@@ -59,6 +61,8 @@ def resolve_models(
         loaded = load_model(ref, task=request.task,
                             scale=scale if request.task == "upscale" else None,
                             style=request.style, notify=notify)
+        if loaded.fallback is not None and on_fallback is not None:
+            on_fallback(loaded.fallback)
         if loaded.spec.in_channels != 3:
             raise UsageError(f"{loaded.name}: takes {loaded.spec.in_channels}-channel input "
                              f"({loaded.input_kind}); eval measures RGB photos")

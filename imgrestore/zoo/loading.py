@@ -13,6 +13,7 @@ command that fixes it (exit code 3).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from imgrestore.zoo.checkpoints import (
     sized_network,
     unknown_family,
 )
+from imgrestore.zoo.fallback import Fallback, describe
 from imgrestore.zoo.install import DownloadProgress, card_meta, ensure_cached
 from imgrestore.zoo.modeldir import (
     WEIGHTS_FILE,
@@ -75,6 +77,8 @@ class LoadedModel:
     prefers_whole_image: bool
     #: Where the weights were read from (a file, a folder, or an ``hf:`` reference).
     source: str
+    #: Set when this built-in model stands in for the task's official one (and why).
+    fallback: Fallback | None = None
 
     @property
     def name(self) -> str:
@@ -117,8 +121,9 @@ def load_model(
     ``weights`` loads that local file instead of the cached weights; it is checked
     against ``ref``'s configuration when ``ref`` names a card. ``scale`` and ``style``
     pick the default card of ``upscale`` and ``enhance``, and must agree with ``ref``.
-    ``notify`` receives one-line notices (licence on first download, fallbacks);
-    ``progress`` is told how a download goes.
+    ``notify`` receives one-line notices (licence on first download); ``progress`` is
+    told how a download goes; a built-in model standing in for the default says why in
+    ``LoadedModel.fallback``.
     """
     if weights is not None:
         named = card(ref) if ref is not None else None
@@ -174,9 +179,8 @@ def _load_card(c: Card, notify: Notify, progress: DownloadProgress | None, *,
                 raise WeightsError(f"{missing} (no built-in model stands in for it; the "
                                    f"built-in {c.task} models: {', '.join(others)})") from None
             raise
-        notify(f"{missing}; using the built-in model {fallback.name} meanwhile "
-               "(compact, lower quality)")
-        return _load_card(fallback, notify, progress)
+        stand_in = _load_card(fallback, notify, progress)
+        return dataclasses.replace(stand_in, fallback=describe(c, fallback, missing))
     return load_model_dir(folder, card=c)
 
 

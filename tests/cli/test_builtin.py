@@ -46,7 +46,8 @@ def test_each_task_falls_back_to_its_builtin_without_network(
     assert done.returncode == 0, done.stderr
     notices = [line for line in done.stderr.splitlines() if "built-in model" in line]
     assert len(notices) == 1, done.stderr
-    assert f"using the built-in model {model} meanwhile" in notices[0]
+    assert notices[0].startswith(f"{args[0]}: using built-in model {model} "
+                                 "(compact, lower quality): official weights unavailable")
     assert "imgrestore models " in notices[0]  # how to get the full model
     restored, original = read_image(out), read_image(photo)
     assert restored.pixels.shape == (original.pixels.shape[0] * scale,
@@ -175,12 +176,15 @@ def test_a_failed_download_is_not_retried_per_photo(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         tried = len(connections)
         assert tried >= 1
-        second = _run(["denoise", str(photo), "-o", str(tmp_path / "2.png")], env)
+        second = _run(["denoise", "-v", str(photo), "-o", str(tmp_path / "2.png")], env)
         assert second.returncode == 0, second.stderr
         assert len(connections) == tried  # not tried again
-        notice = [line for line in second.stderr.splitlines() if "built-in model" in line]
-        assert len(notice) == 1 and "not retried" in notice[0], second.stderr
-        assert "imgrestore models download" in notice[0]
+        lines = second.stderr.splitlines()
+        notice = [line for line in lines if "using built-in model" in line]
+        assert len(notice) == 1 and "imgrestore models download" in notice[0], second.stderr
+        details = lines[lines.index(notice[0]) + 1:]  # -v: when it failed and why
+        assert any("the download failed" in line and "s ago" in line and "not retried" in line
+                   for line in details), second.stderr
         forced = _run(["models", "download", "denoise"], env)
         assert forced.returncode != 0 and len(connections) > tried
     finally:

@@ -166,7 +166,9 @@ def test_drive_refusal_names_both_manual_routes_and_is_remembered(
     notes: list[str] = []
     loaded = load_model(task="derain", notify=notes.append)  # remembered: not tried again
     assert loaded.card is CARDS["builtin_derain"] and len(drive.requests) == asked
-    assert len(notes) == 1 and "the download failed 0 s ago: Google Drive refused" in notes[0]
+    assert notes == [] and loaded.fallback is not None  # told through loaded.fallback
+    assert "the download failed 0 s ago: Google Drive refused" in loaded.fallback.error
+    assert loaded.fallback.reason == "the download was refused"
 
 
 def test_pinned_hash_mismatch_is_refused(home: Path, drive: FakeDrive, derain_pth: bytes) -> None:

@@ -48,11 +48,19 @@ def test_default_drive_model_offline_falls_back_to_builtin(
     notes: list[str] = []
     loaded = load_model(task="deblur", notify=notes.append)
     assert loaded.card is CARDS["builtin_deblur"] and loaded.source == "builtin:builtin_deblur"
-    assert len(notes) == 1 and "\n" not in notes[0]
-    assert notes[0].startswith("mprnet_deblurring: weights not downloaded and offline mode ")
-    assert "imgrestore models import model_deblurring.pth --as mprnet_deblurring; " in notes[0]
-    assert notes[0].endswith("using the built-in model builtin_deblur meanwhile "
-                             "(compact, lower quality)")
+    assert notes == []  # the stand-in is told through loaded.fallback (the CLI warns once)
+    fallback = loaded.fallback
+    assert fallback is not None and fallback.reason == "offline mode is on"
+    assert (fallback.task, fallback.wanted, fallback.model) == ("deblur", "mprnet_deblurring",
+                                                                "builtin_deblur")
+    assert fallback.line() == ("deblur: using built-in model builtin_deblur (compact, lower "
+                               "quality): official weights unavailable (offline mode is on). "
+                               "Get them: imgrestore models download mprnet-deblur")
+    assert "\n" not in fallback.error
+    assert fallback.error.startswith("mprnet_deblurring: weights not downloaded and offline "
+                                     "mode ")
+    assert fallback.error.endswith("imgrestore models import model_deblurring.pth "
+                                   "--as mprnet_deblurring")
 
 
 @pytest.mark.parametrize("variable", ["IMGRESTORE_OFFLINE", "HF_HUB_OFFLINE"])
@@ -62,9 +70,11 @@ def test_offline_says_how(home: Path, monkeypatch: pytest.MonkeyPatch, variable:
                                            "imgrestore models download "
                                            "mirnetv2_real_denoising$"):
         load_model("mirnetv2_real_denoising")
-    notes: list[str] = []
-    assert load_model(task="denoise", notify=notes.append).card is CARDS["builtin_denoise"]
-    assert notes and "offline mode is on" in notes[0] and "builtin_denoise" in notes[0]
+    loaded = load_model(task="denoise")
+    assert loaded.card is CARDS["builtin_denoise"] and loaded.fallback is not None
+    assert loaded.fallback.reason == "offline mode is on"
+    assert "offline mode is on" in loaded.fallback.error
+    assert loaded.fallback.model == "builtin_denoise"
     with pytest.raises(WeightsError, match=r"download mirnetv2_super_resolution_x3 \(no built-in "
                        r"model stands in for it; the built-in upscale models: "
                        r"builtin_upscale_x2, builtin_upscale_x4\)$"):
