@@ -3,8 +3,9 @@
 After a file is finished, the ETA is the mean time per finished file
 (:class:`imgrestore.timing.MeanRate`) times the files left, counting down as the current
 file's tiles finish. Before the first file is finished, its tiles give the estimate: the
-time so far per finished tile, times its tiles, is a file's time. Torch-free and screen-free; the
-clock is given so that tests can drive it.
+time per finished tile, times its tiles, is a file's time. A tile's time is measured up to
+the last finished tile, so between tiles the estimate counts down instead of growing with
+the wait. Torch-free and screen-free; the clock is given so that tests can drive it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class BatchEta:
         #: When the file being restored started (the previous one finished).
         self.file_started = self.started
         self.tiles: tuple[int, int] | None = None
+        #: When the last tile of the current file finished.
+        self.tile_at = self.started
 
     def file_done(self) -> None:
         """One more file is finished (restored or failed)."""
@@ -39,6 +42,7 @@ class BatchEta:
     def tile_done(self, done: int, total: int) -> None:
         """``done`` of the ``total`` tiles of the file being restored are finished."""
         self.tiles = (done, total)
+        self.tile_at = self.clock()
 
     @property
     def elapsed(self) -> float:
@@ -53,7 +57,7 @@ class BatchEta:
         if self.tiles is None or self.tiles[0] < 1:
             return None
         done, total = self.tiles
-        return (self.clock() - self.started) / done * total
+        return (self.tile_at - self.started) / done * total
 
     @property
     def eta(self) -> float | None:
@@ -72,12 +76,13 @@ class BatchEta:
 
     @property
     def tiles_eta(self) -> float | None:
-        """Seconds left for the file being restored, from its tiles so far."""
+        """Seconds left for the file being restored, from its tiles so far: the time per
+        finished tile times the tiles left, less the wait since the last one finished."""
         if self.tiles is None or self.tiles[0] < 1:
             return None
         done, total = self.tiles
-        spent = self.clock() - self.file_started
-        return spent / done * (total - done)
+        per_tile = (self.tile_at - self.file_started) / done
+        return max(0.0, per_tile * (total - done) - (self.clock() - self.tile_at))
 
 
 __all__ = ["BatchEta"]

@@ -55,3 +55,22 @@ def test_tiles_of_a_later_file_refine_its_share() -> None:
     eta.tile_done(1, 2)  # the second file is half done after 30 s
     assert eta.tiles_eta == pytest.approx(30.0)
     assert eta.eta == pytest.approx(30.0)
+
+
+def test_between_tiles_the_estimate_counts_down() -> None:
+    """The wait for the next tile is not taken as a slower tile (the bar's ETA jumped up
+    between tiles, then fell back when the tile finished)."""
+    clock = _Clock()
+    eta = BatchEta(3, clock)
+    clock.now += 40.0
+    eta.tile_done(1, 4)  # 40 s a tile
+    assert eta.eta == pytest.approx(440.0)
+    clock.now += 10.0  # the second tile is under way
+    assert eta.file_seconds == pytest.approx(160.0)
+    assert eta.tiles_eta == pytest.approx(110.0)
+    assert eta.eta == pytest.approx(430.0)
+    clock.now += 30.0
+    eta.tile_done(2, 4)
+    assert eta.tiles_eta == pytest.approx(80.0)  # still 40 s a tile
+    clock.now += 500.0  # a stuck tile: nothing is left of this file's estimate
+    assert eta.tiles_eta == 0.0
