@@ -142,6 +142,12 @@ class DeviceHints:
     #: Runtimes for ``backend='auto'``, fastest first (``torch``, ``openvino``), from
     #: ``benchmarks/official.py``; the first one installed and usable here is taken.
     backends: tuple[Backend, ...] = ("torch",)
+    #: Keep the additions (the residual stream) in fp32 when the rest runs in a low
+    #: precision: a long chain of residual blocks loses the small updates in bf16's 8-bit
+    #: mantissa. The OpenVINO backend keeps its ``Add`` operations fp32 (MPRNet-deblurring
+    #: in bf16: 49.9 -> 55.0 dB against fp32 at 7.5x the official fp32 speed;
+    #: benchmarks/official.py, docs/performance.md).
+    fp32_additions: bool = False
 
 
 @dataclass(frozen=True)

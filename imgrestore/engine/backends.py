@@ -145,6 +145,7 @@ def make_backend(
         torch_forward.net, in_channels=arch.in_channels,
         returns_stages=arch.descriptor.returns_stages, multiple=arch.multiple_of,
         precision=precision, cache_dir=cache_dir, notify=notify, name=arch.name,
+        fp32_ops=("Add",) if arch.descriptor.on(device.type).fp32_additions else (),
     )
     return torch_forward, ov
 

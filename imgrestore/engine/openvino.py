@@ -14,11 +14,16 @@ How:
    explicitly: OpenVINO would otherwise pick bf16 by itself on AMX CPUs). The compiled
    model is exported next to it and imported by later runs; in one process each shape is
    compiled once, so the second photo of a batch pays nothing.
+3. In bf16, the operation types the family keeps in fp32 (``fp32_ops``: ``Add`` for
+   MPRNet, its residual stream) are marked with the IR attribute
+   ``DisablePrecisionConversion``, which the CPU plugin honours per operation. OpenVINO's
+   Python API cannot set that attribute, so it is written into the model's IR
+   (:func:`keep_in_fp32`).
 
 Cache (``$IMGRESTORE_HOME/compiled/``)::
 
     openvino-<runtime version>/<model digest>/model.xml, model.bin
-    openvino-<runtime version>/<model digest>/<1x3x528x528>-<f32|bf16>-<cpu>.blob
+    openvino-<runtime version>/<model digest>/<1x3x528x528>-<f32|bf16[+f32Add]>-<cpu>.blob
 
 The model digest is the sha256 of the network's class, source file, structure and
 weights (:func:`model_digest`), so fine-tuned weights and code changes get their own
@@ -35,9 +40,11 @@ import inspect
 import logging
 import os
 import platform
+import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +143,7 @@ class OpenVINOForward:
         notify: Callable[[str], None] | None = None,
         name: str = "network",
         keep_shapes: int = KEEP_SHAPES,
+        fp32_ops: Sequence[str] = (),
     ) -> None:
         version = runtime_version()
         if version is None:
@@ -153,6 +161,8 @@ class OpenVINOForward:
         self.name = name
         self.keep_shapes = keep_shapes
         self.notify = notify or (lambda message: None)
+        #: OpenVINO operation types kept in fp32 in a low precision (none at fp32).
+        self.fp32_ops = tuple(sorted(fp32_ops)) if precision != "fp32" else ()
         self.config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": OV_PRECISIONS[precision],
             "PERFORMANCE_HINT": "LATENCY",
@@ -161,6 +171,7 @@ class OpenVINOForward:
         }
         self.folder = Path(cache_dir) / f"openvino-{version}" / model_digest(net)[:32]
         self._model: Any = None
+        self._marked: Any = None
         self._compiled: dict[tuple[int, ...], Any] = {}
         self._lock = threading.Lock()
 
@@ -196,7 +207,9 @@ class OpenVINOForward:
 
     def blob_path(self, shape: tuple[int, ...]) -> Path:
         dims = "x".join(str(s) for s in shape)
-        return self.folder / f"{dims}-{OV_PRECISIONS[self.precision]}-{cpu_signature()}.blob"
+        kept = "".join(f"+f32{op}" for op in self.fp32_ops)
+        precision = OV_PRECISIONS[self.precision] + kept
+        return self.folder / f"{dims}-{precision}-{cpu_signature()}.blob"
 
     def _load_or_compile(self, shape: tuple[int, ...]) -> Any:
         blob = self.blob_path(shape)
@@ -207,7 +220,7 @@ class OpenVINOForward:
                 return compiled
             except Exception:  # a damaged or foreign blob: compile again
                 blob.unlink(missing_ok=True)
-        model = self._network().clone()
+        model = self._precision_marked().clone()
         model.reshape({model.inputs[0]: self._ov.PartialShape(list(shape))})
         try:
             compiled = self._core.compile_model(model, "CPU", self.config)
@@ -218,6 +231,14 @@ class OpenVINOForward:
             _atomic_write(blob, _blob_bytes(compiled.export_model()))
             self._evict()
         return compiled
+
+    def _precision_marked(self) -> Any:
+        """The converted network with :attr:`fp32_ops` marked to stay in fp32."""
+        if not self.fp32_ops:
+            return self._network()
+        if self._marked is None:
+            self._marked = keep_in_fp32(self._core, self._network(), self.fp32_ops)
+        return self._marked
 
     def _network(self) -> Any:
         """The converted network (free height and width): from the cache or converted now."""
@@ -280,6 +301,32 @@ class OpenVINOForward:
                        reverse=True)
         for old in blobs[self.keep_shapes:]:
             old.unlink(missing_ok=True)
+
+
+#: The IR attribute that keeps an operation in its original precision (``from:to`` pairs;
+#: ``dynamic`` means any): OpenVINO's ``ov::disable_conversion``, honoured by the CPU plugin.
+KEEP_PRECISION = {"name": "DisablePrecisionConversion", "version": "0",
+                  "value": "dynamic:dynamic"}
+
+
+def keep_in_fp32(core: Any, model: Any, op_types: Sequence[str]) -> Any:
+    """A copy of ``model`` whose operations of ``op_types`` (``Add``) the CPU plugin runs in
+    fp32 whatever the inference precision: the attribute is added to their layers in the
+    model's IR (the Python API has no setter for it), then the IR is read back."""
+    import openvino as ov
+
+    with tempfile.TemporaryDirectory(prefix="imgrestore-ov-") as tmp:
+        xml = Path(tmp) / "model.xml"
+        ov.save_model(model, str(xml), compress_to_fp16=False)
+        tree = ElementTree.parse(xml)
+        weights = xml.with_suffix(".bin").read_bytes()
+    for layer in tree.getroot().iter("layer"):
+        if layer.get("type") in op_types:
+            info = layer.find("rt_info")
+            if info is None:
+                info = ElementTree.SubElement(layer, "rt_info")
+            ElementTree.SubElement(info, "attribute", KEEP_PRECISION)
+    return core.read_model(ElementTree.tostring(tree.getroot()), weights)
 
 
 def _trace(net: torch.nn.Module, example: torch.Tensor) -> Any:
@@ -345,4 +392,5 @@ def _root_log_level_kept() -> Any:
         logging.root.setLevel(level)
 
 
-__all__ = ["BackendUnavailableError", "OpenVINOForward", "model_digest", "runtime_version"]
+__all__ = ["BackendUnavailableError", "OpenVINOForward", "keep_in_fp32", "model_digest",
+           "runtime_version"]

@@ -102,6 +102,64 @@ def test_precision_is_set_explicitly(nets, cache) -> None:
     assert _psnr(ov16, fp32) > 30
 
 
+class _ResidualChain(nn.Module):
+    """A chain of residual blocks like MPRNet's: small updates added to a feature stream,
+    which bf16's 8-bit mantissa rounds away unless the additions stay in fp32."""
+
+    def __init__(self, depth: int = 12, width: int = 8) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, width, 3, padding=1)
+        self.inner = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
+        self.outer = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
+        self.tail = nn.Conv2d(width, 3, 3, padding=1)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for conv in self.modules():
+                if isinstance(conv, nn.Conv2d):
+                    std = 0.3 / math.sqrt(conv.in_channels * 9)
+                    conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
+                    conv.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.head(x)
+        for inner, outer in zip(self.inner, self.outer, strict=True):
+            features = features + outer(torch.relu(inner(features)))
+        return self.tail(features) + x
+
+
+@pytest.mark.skipif(cpu_bf16() is None, reason="this CPU has no native bf16")
+def test_additions_kept_in_fp32_make_bf16_closer_to_fp32(tmp_path) -> None:
+    net = _ResidualChain().eval()
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        exact = net(x).numpy()
+    plain = OpenVINOForward(net, in_channels=3, returns_stages=False, precision="bf16",
+                            cache_dir=tmp_path)
+    kept = OpenVINOForward(net, in_channels=3, returns_stages=False, precision="bf16",
+                           cache_dir=tmp_path, fp32_ops=("Add",))
+    plain_psnr, kept_psnr = _psnr(plain(x).numpy(), exact), _psnr(kept(x).numpy(), exact)
+    assert plain_psnr < 75  # really bf16 (measured 70.9 dB)
+    assert kept_psnr > plain_psnr + 3  # measured +5.5 dB
+    shape = tuple(x.shape)
+    assert "-bf16+f32Add-" in kept.blob_path(shape).name
+    assert kept.blob_path(shape) != plain.blob_path(shape)
+    assert kept.blob_path(shape).is_file()
+    again = OpenVINOForward(net, in_channels=3, returns_stages=False, precision="bf16",
+                            cache_dir=tmp_path, fp32_ops=("Add",))
+    torch.testing.assert_close(again(x), kept(x), rtol=0, atol=0)  # from the cached blob
+    assert again._marked is None  # the blob was imported: nothing marked or compiled again
+
+
+@pytest.mark.parametrize("family, kept", [("mprnet", ("Add",)), ("mirnetv2", ())])
+def test_fp32_ops_follow_the_family_descriptor(family, kept, nets, cache) -> None:
+    assert NARROW[family].descriptor.on("cpu").fp32_additions == bool(kept)
+    precisions = ("fp32", "bf16") if cpu_bf16() else ("fp32",)
+    for precision in precisions:
+        restorer = Restorer(nets[family], NARROW[family], device="cpu", cache_dir=cache,
+                            backend="openvino", precision=precision)
+        assert restorer._run.fp32_ops == (kept if precision == "bf16" else ())
+
+
 def test_compiled_shapes_are_kept_and_reused(cache) -> None:
     net = LocalNet().eval()
     notes: list[str] = []

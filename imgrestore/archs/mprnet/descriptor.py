@@ -63,7 +63,8 @@ DESCRIPTOR = desc.FamilyDescriptor(
     bytes_per_pixel=9600.0,
     devices=MappingProxyType({
         # benchmarks/layout.py, 2 cores, 256 px: channels-last takes 0.85x the NCHW time.
-        "cpu": desc.DeviceHints(layout="channels_last", backends=desc.CPU_BACKENDS),
+        "cpu": desc.DeviceHints(layout="channels_last", backends=desc.CPU_BACKENDS,
+                                fp32_additions=True),
         "cuda": desc.DeviceHints(safe_precisions=("fp16",)),
     }),
 )
