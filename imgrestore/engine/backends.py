@@ -133,10 +133,11 @@ def to_cpu(y: torch.Tensor) -> torch.Tensor:
 def make_backend(
     name: str, net: nn.Module, arch: archs.ArchSpec, device: torch.device,
     memory_format: torch.memory_format, *, precision: str, compile: bool,
-    cache_dir: Path, notify: Callable[[str], None] | None = None,
+    cache_dir: Path, notify: Callable[[str], None] | None = None, label: str | None = None,
 ) -> tuple[TorchForward, Forward]:
     """The torch forward (always built: the fp32 redo of non-finite tiles uses it) and the
-    forward of backend ``name`` at ``precision``."""
+    forward of backend ``name`` at ``precision``; ``label`` names the model in notices
+    (default: its configuration)."""
     torch_forward = TorchForward(net, arch, device, memory_format, compile=compile,
                                  cache_dir=cache_dir)
     if name == "torch":
@@ -144,7 +145,7 @@ def make_backend(
     ov = openvino.OpenVINOForward(
         torch_forward.net, in_channels=arch.in_channels,
         returns_stages=arch.descriptor.returns_stages, multiple=arch.multiple_of,
-        precision=precision, cache_dir=cache_dir, notify=notify, name=arch.name,
+        precision=precision, cache_dir=cache_dir, notify=notify, name=label or arch.name,
         fp32_ops=("Add",) if arch.descriptor.on(device.type).fp32_additions else (),
     )
     return torch_forward, ov

@@ -43,6 +43,9 @@ class RestorableModel(Protocol):
     scale: int
     prefers_whole_image: bool
 
+    @property
+    def name(self) -> str: ...
+
     def safe_precisions(self, device_type: str) -> Sequence[str]: ...
 
 
@@ -131,6 +134,7 @@ class Restorer:
             (``None``: its family descriptor's, ``DeviceHints.backends``).
         notify: receives one-line notices (a first conversion, a fallback).
         cache_dir: where compiled networks are kept (default ``$IMGRESTORE_HOME/compiled``).
+        name: the model's name in notices (default: its configuration, ``arch.name``).
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class Restorer:
         backends: Sequence[str] | None = None,
         notify: Notify | None = None,
         cache_dir: str | Path | None = None,
+        name: str | None = None,
     ) -> None:
         if scale not in arch.scales:
             allowed = ", ".join(str(s) for s in arch.scales)
@@ -186,7 +191,7 @@ class Restorer:
         self._auto_backend = options.backend == "auto"
         self._torch, self._run = make_backend(
             self.backend, net, arch, self.device, self.memory_format, precision=self.precision,
-            compile=compile, cache_dir=self.cache_dir, notify=self.notify,
+            compile=compile, cache_dir=self.cache_dir, notify=self.notify, label=name,
         )
         self.net = self._torch.net
         if self.backend == "openvino":
@@ -207,7 +212,7 @@ class Restorer:
             max_memory=options.max_memory, compile=options.compile, progress=progress,
             safe_precisions=model.safe_precisions(device.type),
             prefers_whole_image=model.prefers_whole_image, backend=options.backend,
-            notify=notify,
+            notify=notify, name=model.name,
         )
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> np.ndarray:

@@ -265,6 +265,8 @@ def test_image_data_never_goes_to_or_comes_from_a_terminal(cli, weights_home):
     finally:
         os.close(leader)
         os.close(follower)
+
+
 def test_unknown_backend_exits_2(cli, photos):
     done = cli("denoise", "--backend", "tensorrt", photos / "kite.jpg")
     assert done.returncode == 2

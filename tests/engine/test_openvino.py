@@ -160,6 +160,13 @@ def test_fp32_ops_follow_the_family_descriptor(family, kept, nets, cache) -> Non
         assert restorer._run.fp32_ops == (kept if precision == "bf16" else ())
 
 
+def test_notices_name_the_model_not_its_configuration(tmp_path) -> None:
+    notes: list[str] = []
+    Restorer(LocalNet().eval(), LOCAL, device="cpu", cache_dir=tmp_path, backend="openvino",
+             name="builtin_derain", notify=notes.append)
+    assert len(notes) == 1 and notes[0].startswith("builtin_derain: converting for OpenVINO")
+
+
 def test_compiled_shapes_are_kept_and_reused(cache) -> None:
     net = LocalNet().eval()
     notes: list[str] = []
