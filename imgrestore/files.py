@@ -267,13 +267,17 @@ def _fsync_dir(folder: Path) -> None:
 def replacing(dest: Path) -> Iterator[Path]:
     """A temporary path beside ``dest`` for a writer that needs a path (``torch.save``,
     safetensors): it replaces ``dest`` when the block succeeds and is removed otherwise,
-    so ``dest`` is always either the old file or the complete new one."""
+    so ``dest`` is always either the old file or the complete new one. As with
+    :func:`atomic_write`, only a regular file is replaced: a link, folder, FIFO or device at
+    ``dest`` is refused with :class:`ImageError`, before the block and before the rename."""
     dest = Path(dest)
+    _refuse_special(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # safetensors writes 0600; every file gets the same
+        _refuse_special(dest)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

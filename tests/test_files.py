@@ -119,6 +119,26 @@ def test_reports_never_go_to_a_fifo_a_link_or_a_device(tmp_path) -> None:
     assert stat.S_ISCHR(os.lstat(targets["device"]).st_mode)
 
 
+def test_replacing_replaces_regular_files_only(tmp_path) -> None:
+    targets, victim = _special_targets(tmp_path)
+    (tmp_path / "folder.json").mkdir()
+    targets["folder"] = tmp_path / "folder.json"
+    for target in targets.values():
+        with pytest.raises(ImageError, match="not a regular file; refused"), \
+                replacing(target) as tmp:
+            tmp.write_bytes(b"{}")
+    late = tmp_path / "late.json"  # becomes a link while the block writes: still refused
+    with pytest.raises(ImageError, match="not a regular file; refused"), \
+            replacing(late) as tmp:
+        tmp.write_bytes(b"{}")
+        os.symlink(victim.name, late)
+    assert stat.S_ISFIFO(os.lstat(targets["fifo"]).st_mode)
+    assert os.path.islink(targets["symlink"]) and os.path.islink(late)
+    assert victim.read_text() == "keep me"
+    assert stat.S_ISCHR(os.lstat(targets["device"]).st_mode)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 def test_atomic_write_replaces_regular_files_only(tmp_path) -> None:
     targets, victim = _special_targets(tmp_path)
     (tmp_path / "folder.json").mkdir()

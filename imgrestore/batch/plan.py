@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from imgrestore import storage
@@ -229,3 +230,12 @@ def _existing_output(job: Job, overwrite: bool) -> Job:
 def make_parent(dest: Location) -> None:
     """Create the folder an output goes into."""
     storage.make_parent(dest)
+
+
+def remove_stale_parts_of(jobs: Sequence[Job]) -> None:
+    """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
+    from imgrestore.files import remove_stale_parts
+
+    dests = [job.dest for job in jobs if isinstance(job.dest, Path)]  # local outputs
+    # an image with alpha headed for JPEG is written as PNG
+    remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))

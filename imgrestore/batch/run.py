@@ -13,12 +13,11 @@ known. A request with ``watch`` restores a folder's files as they arrive instead
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from imgrestore import distributed
 from imgrestore.batch.journal import Journal, JournalEvents
-from imgrestore.batch.plan import Job, plan_jobs
+from imgrestore.batch.plan import Job, plan_jobs, remove_stale_parts_of
 from imgrestore.batch.report import FileResult, Report
 from imgrestore.batch.request import Request, Step
 from imgrestore.batch.stages import (
@@ -118,7 +117,7 @@ def _run(request: Request, events: Events) -> Report:
                                               "planned", notes=(job.note,) if job.note else ()))
         return _finish(report, started, world)
     check_streams(todo)
-    _remove_stale_parts(plan.jobs)
+    remove_stale_parts_of(plan.jobs)
     if not todo:
         return _finish(report, started, world)
     if request.ray is not None:
@@ -154,15 +153,6 @@ def _start(request: Request, events: Events, report: Report, todo: int) -> Chain
     report.precision = chain.restorers[0].precision
     events.start(report, todo)
     return chain
-
-
-def _remove_stale_parts(jobs: list[Job]) -> None:
-    """Delete what interrupted writes of the planned outputs left behind (``.part``)."""
-    from imgrestore.files import remove_stale_parts
-
-    dests = [job.dest for job in jobs if isinstance(job.dest, Path)]  # local outputs
-    # an image with alpha headed for JPEG is written as PNG
-    remove_stale_parts(*dests, *(d.with_suffix(".png") for d in dests if d.suffix != ".png"))
 
 
 def _str(path: Location | None) -> str | None:

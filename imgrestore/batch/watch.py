@@ -200,7 +200,7 @@ def watch(request: Request, chain: Chain, events: Events, report: Report,
 def _restore_one(path: Path, folder: Path, request: Request, chain: Chain, report: Report,
                  events: Events, settling: Settling) -> None:  # fmt: skip
     """Plan and restore one complete file as the batch would; redo it if it changed meanwhile."""
-    from imgrestore.batch.plan import plan_jobs
+    from imgrestore.batch.plan import plan_jobs, remove_stale_parts_of
     from imgrestore.batch.stages import record_planned, restore_jobs
 
     output = request.output
@@ -210,6 +210,7 @@ def _restore_one(path: Path, folder: Path, request: Request, chain: Chain, repor
     plan = plan_jobs([str(path)], suffix=request.output_suffix(), output=output,
                      format=request.format, overwrite=request.overwrite)  # fmt: skip
     record_planned(plan, report, events)
+    remove_stale_parts_of(plan.jobs)  # what a killed earlier watch left of this output
     count = len(report.results)
     restore_jobs(plan.todo, chain, request, report, events)
     if report.interrupted:

@@ -79,6 +79,13 @@ def test_watch_restores_each_complete_file_once(tmp_path: Path) -> None:
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     (inbox / "before.png").write_bytes(_png(0))  # already there when the watch starts
+    outbox.mkdir()  # with what a watch killed in a write left: its process is gone
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    from imgrestore.files import _HOST
+
+    stale = outbox / f".before-denoised.png.{dead}-{_HOST}-k9k9k9k9.part"
+    stale.write_bytes(b"half an image")
     request = Request(steps=(Step("denoise", model="builtin"),), inputs=(), output=str(outbox),
                       watch=WatchOptions(str(inbox), settle=0.6, poll=0.05, rescan=1.0))
     chain = Chain(request, lambda message: None)
@@ -89,6 +96,7 @@ def test_watch_restores_each_complete_file_once(tmp_path: Path) -> None:
     thread.start()
     try:
         _wait_for(lambda: _complete_output(outbox / "before-denoised.png"), "before.png")
+        assert not stale.exists()
         _copy_slowly(_png(1), inbox / "slow.png")  # in pieces, pauses below the settle time
         part = inbox / "renamed.png.part"  # written under a temporary name, then renamed
         _copy_slowly(_png(2), part)
