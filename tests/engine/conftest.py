@@ -7,6 +7,8 @@ import pytest
 import torch
 from torch import nn
 
+from imgrestore import archs
+
 
 class LocalNet(nn.Module):
     """Three 3x3 convolutions: every output pixel sees only a 7x7 input window.
@@ -28,6 +30,25 @@ class LocalNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+
+def narrow_members(prefix: str, width: int) -> dict[str, archs.ArchSpec]:
+    """Narrow members of the three released families (the same operations as the released
+    networks, a fraction of the channels), named ``<prefix>_<family>``: MPRNet and MIRNet
+    with ``width`` features (MPRNet's U-Net and ORSNet steps ``width // 2``, two CABs from
+    16 on), MIRNet-v2 with 16 (its narrowest whose three scales stay whole at x1.5)."""
+    return {
+        "mprnet": archs.ArchSpec(f"{prefix}_mprnet", "mprnet", dict(
+            in_c=3, out_c=3, n_feat=width, scale_unetfeats=width // 2,
+            scale_orsnetfeats=width // 2, num_cab=1 if width < 16 else 2, kernel_size=3,
+            reduction=4, bias=False)),
+        "mirnet": archs.ArchSpec(f"{prefix}_mirnet", "mirnet", dict(
+            in_channels=3, out_channels=3, n_feat=width, kernel_size=3, stride=2, n_RRG=1,
+            n_MSRB=1, height=3, width=2, bias=False)),
+        "mirnetv2": archs.ArchSpec(f"{prefix}_mirnetv2", "mirnetv2", dict(
+            inp_channels=3, out_channels=3, n_feat=16, chan_factor=1.5, n_RRG=4, n_MRB=1,
+            height=3, width=2, scale=1, bias=False, task=None)),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -24,24 +24,13 @@ from imgrestore.engine.restorer import Restorer
 from imgrestore.errors import DeviceError
 from imgrestore.testing import keyseed_
 
-from .conftest import LocalNet, noisy_image, smooth_image
+from .conftest import LocalNet, narrow_members, noisy_image, smooth_image
 
 pytestmark = pytest.mark.skipif(runtime_version() is None, reason="openvino is not installed")
 
 #: The bound docs/engine.md states: OpenVINO fp32 equals torch fp32 to this max abs diff.
 FP32_BOUND = 1e-5
-#: Narrow members of the three families: the same operations as the released networks.
-NARROW = {
-    "mprnet": archs.ArchSpec("narrow_mprnet", "mprnet", dict(
-        in_c=3, out_c=3, n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1,
-        kernel_size=3, reduction=4, bias=False)),
-    "mirnet": archs.ArchSpec("narrow_mirnet", "mirnet", dict(
-        in_channels=3, out_channels=3, n_feat=8, kernel_size=3, stride=2, n_RRG=1,
-        n_MSRB=1, height=3, width=2, bias=False)),
-    "mirnetv2": archs.ArchSpec("narrow_mirnetv2", "mirnetv2", dict(
-        inp_channels=3, out_channels=3, n_feat=16, chan_factor=1.5, n_RRG=4, n_MRB=1,
-        height=3, width=2, scale=1, bias=False, task=None)),
-}
+NARROW = narrow_members("narrow", 8)
 LOCAL = archs.ArchSpec("local", "mirnetv2", {})
 
 

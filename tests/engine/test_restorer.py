@@ -19,23 +19,13 @@ from imgrestore.engine.tiling import split_axis
 from imgrestore.errors import UsageError
 from imgrestore.testing import keyseed_
 
-from .conftest import LocalNet, noisy_image, smooth_image
+from .conftest import LocalNet, narrow_members, noisy_image, smooth_image
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 needs_cpu_bf16 = pytest.mark.skipif(devices.cpu_bf16() is None, reason="no native bf16 CPU")
 
 #: Narrow versions of the three families (same code paths, a fraction of the compute).
-SMALL = {
-    "mprnet": archs.ArchSpec("small_mprnet", "mprnet", dict(
-        in_c=3, out_c=3, n_feat=16, scale_unetfeats=8, scale_orsnetfeats=8, num_cab=2,
-        kernel_size=3, reduction=4, bias=False)),
-    "mirnet": archs.ArchSpec("small_mirnet", "mirnet", dict(
-        in_channels=3, out_channels=3, n_feat=16, kernel_size=3, stride=2, n_RRG=1,
-        n_MSRB=1, height=3, width=2, bias=False)),
-    "mirnetv2": archs.ArchSpec("small_mirnetv2", "mirnetv2", dict(
-        inp_channels=3, out_channels=3, n_feat=16, chan_factor=1.5, n_RRG=4, n_MRB=1,
-        height=3, width=2, scale=1, bias=False, task=None)),
-}
+SMALL = narrow_members("small", 16)
 SMALL_SR = archs.ArchSpec("small_mirnetv2_sr", "mirnetv2", SMALL["mirnetv2"].kwargs, scales=(2, 3))
 #: Tiled vs untiled PSNR floors (dB) with keyseeded weights on a smooth image. MPRNet cuts
 #: its input into 2 and 4 patches internally, so a tile has patch edges at its own centre
