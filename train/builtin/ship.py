@@ -3,6 +3,8 @@
     python train/builtin/ship.py runs/builtin_denoise builtin_denoise
     python train/builtin/ship.py runs/builtin_denoise_more builtin_denoise \
         --earlier runs/builtin_denoise     # a run continued (--from) from an earlier one
+    python train/builtin/ship.py runs/enhance_p2 builtin_enhance --continues-shipped \
+        --recipe train/builtin/enhance_color.toml   # continued from the shipped model
 
 The run's weights are checked against the card's configuration, stored as fp16 when that
 is lossless enough (the fp16 model's outputs on real photo crops within 50 dB PSNR of the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 FP16_MIN_PSNR = HALF_MIN_PSNR
 
 
-def training_record(run: Path) -> dict:
-    """How ``run`` trained: recipe, iterations, peak learning rate, patch and batch size,
-    hours, device, final loss."""
+def training_record(run: Path, recipe_file: str | None = None) -> dict:
+    """How ``run`` trained: recipe (``recipe_file``, default the card's own), iterations,
+    peak learning rate, patch and batch size, hours, device, final loss."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
     end = [e for e in events if e["event"] == "end"][-1]
@@ -39,7 +42,7 @@ def training_record(run: Path) -> dict:
     exported = run / "imgrestore.json"
     meta = json.loads(exported.read_text()) if exported.exists() else {}
     return {
-        "recipe": f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
+        "recipe": recipe_file or f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
         "iterations": end["iteration"],
         "lr": recipe["optim"]["lr"],
         "patch": recipe["data"]["patch"],
@@ -51,9 +54,13 @@ def training_record(run: Path) -> dict:
     }
 
 
-def chained_record(runs: list[Path]) -> dict:
-    """The record of ``runs`` trained one after the other (each continuing the previous)."""
-    phases = [training_record(run) for run in runs]
+def chained_record(
+    runs: list[Path], earlier: Sequence[dict] = (), recipe_file: str | None = None,
+) -> dict:
+    """The record of ``runs`` trained one after the other (each continuing the previous),
+    after the ``earlier`` phases' records (of the shipped model a run continued)."""
+    phases = [*earlier, *(training_record(run) for run in runs[:-1]),
+              training_record(runs[-1], recipe_file)]
     if len(phases) == 1:
         return phases[0]
     last = phases[-1]
@@ -65,6 +72,14 @@ def chained_record(runs: list[Path]) -> dict:
         "final_loss": last["final_loss"],
         "phases": phases,
     }
+
+
+def shipped_phases(folder: Path) -> list[dict]:
+    """The training phases recorded in the shipped model in ``folder`` (one or several)."""
+    record = json.loads((folder / "imgrestore.json").read_text()).get("training")
+    if not record:
+        raise SystemExit(f"{folder}: the shipped model has no training record to continue")
+    return list(record["phases"]) if "phases" in record else [record]
 
 
 def fp16_psnr(net_fp32, net_fp16, spec) -> float:
@@ -92,6 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", help="the built-in card, e.g. builtin_denoise")
     parser.add_argument("--earlier", type=Path, nargs="*", default=[],
                         help="the runs RUN continued, oldest first (for the training record)")
+    parser.add_argument("--continues-shipped", action="store_true",
+                        help="RUN continued the shipped model: keep its training record as "
+                        "the earlier phases")
+    parser.add_argument("--recipe", help="RUN's recipe file, when not the card's own")
     args = parser.parse_args(argv)
 
 
@@ -103,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     c = card(args.name)
     if not c.builtin:
         raise SystemExit(f"{c.name} is not a built-in card")
+    earlier = shipped_phases(builtin_dir(c)) if args.continues_shipped else []
     trained = load_model_dir(args.run)
     wanted = {k: v for k, v in c.arch.kwargs.items() if k in trained.spec.kwargs}
     if dict(trained.spec.kwargs) != wanted or trained.scale != c.scale:
@@ -120,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         family=c.family, configuration=c.config, kwargs=dict(c.arch.kwargs), task=c.task,
         scale=c.scale, style=c.style, licence=c.licence, name=c.name,
         prefers_whole_image=c.prefers_whole_image,
-        extra={"training": chained_record([*args.earlier, args.run]),
+        extra={"training": chained_record([*args.earlier, args.run], earlier, args.recipe),
                "weights_dtype": "float16" if use_fp16 else "float32",
                "fp16_psnr_vs_fp32": round(psnr, 2)},
     )
