@@ -1,5 +1,5 @@
-"""Training losses: Charbonnier, MPRNet's edge loss, a colour term, L1, and the sum over
-stages.
+"""Training losses: Charbonnier, MPRNet's edge loss, a colour and a brightness term, L1,
+and the sum over stages.
 
 All take ``(N, C, H, W)`` tensors and return a scalar (mean over every element).
 """
@@ -52,6 +52,8 @@ def edge_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tens
 
 #: RGB -> (Cb, Cr) of ITU-R BT.601 YCbCr: the two colour-difference axes.
 CHROMA = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+#: BT.601 luma of RGB.
+LUMA = (0.299, 0.587, 0.114)
 
 
 def chroma(img: torch.Tensor) -> torch.Tensor:
@@ -77,6 +79,19 @@ def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Ten
     return charbonnier(cx, cy, eps) + charbonnier(mx, my, eps) + means
 
 
+def brightness_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Charbonnier on each image's mean BT.601 luma.
+
+    Where the exposure of a dark input is ambiguous, a per-pixel loss drifts towards a
+    darker answer (dark regions dominate a median); one term per image holds the overall
+    brightness, as the mean-chroma term of :func:`color_loss` holds the saturation.
+    """
+    weight = torch.tensor(LUMA, dtype=x.dtype, device=x.device)
+    mx = torch.einsum("c,nchw->n", weight, x[:, :3]) / (x.shape[2] * x.shape[3])
+    my = torch.einsum("c,nchw->n", weight, y[:, :3]) / (y.shape[2] * y.shape[3])
+    return charbonnier(mx, my, eps)
+
+
 def stage_sum(
     outputs: Sequence[torch.Tensor], target: torch.Tensor,
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -90,19 +105,20 @@ def stage_sum(
 
 
 class RestorationLoss(nn.Module):
-    """The recipe's loss: Charbonnier or L1, plus ``edge_weight`` x edge loss and
-    ``color_weight`` x colour loss, on outputs optionally clamped to [0, 1], summed over
-    the stages of multi-stage nets."""
+    """The recipe's loss: Charbonnier or L1, plus ``edge_weight`` x edge loss,
+    ``color_weight`` x colour loss and ``brightness_weight`` x brightness loss, on
+    outputs optionally clamped to [0, 1], summed over the stages of multi-stage nets."""
 
     def __init__(
         self, kind: str = "charbonnier", *, eps: float = 1e-3, edge_weight: float = 0.0,
-        color_weight: float = 0.0, clamp: bool = False, stages: str = "sum",
+        color_weight: float = 0.0, brightness_weight: float = 0.0, clamp: bool = False,
+        stages: str = "sum",
     ) -> None:
         super().__init__()
         if kind not in ("charbonnier", "l1"):
             raise ValueError(f"unknown loss {kind!r}")
         self.kind, self.eps, self.edge_weight = kind, eps, edge_weight
-        self.color_weight = color_weight
+        self.color_weight, self.brightness_weight = color_weight, brightness_weight
         self.clamp, self.stages = clamp, stages
 
     def single(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -113,6 +129,8 @@ class RestorationLoss(nn.Module):
             loss = loss + self.edge_weight * edge_loss(out, target, self.eps)
         if self.color_weight:
             loss = loss + self.color_weight * color_loss(out, target, self.eps)
+        if self.brightness_weight:
+            loss = loss + self.brightness_weight * brightness_loss(out, target, self.eps)
         return loss
 
     def forward(
@@ -128,7 +146,9 @@ class RestorationLoss(nn.Module):
 __all__ = [
     "GAUSS_1D",
     "CHROMA",
+    "LUMA",
     "RestorationLoss",
+    "brightness_loss",
     "charbonnier",
     "chroma",
     "color_loss",

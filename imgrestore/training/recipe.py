@@ -110,6 +110,9 @@ class LossSection:
     #: Weight of the colour term (Charbonnier on BT.601 colour differences and on their
     #: magnitude; keeps the colour of low-light enhancement; 0 = off).
     color_weight: float = 0.0
+    #: Weight of the brightness term (Charbonnier on each image's mean luma; holds the
+    #: exposure low-light enhancement picks; 0 = off).
+    brightness_weight: float = 0.0
     #: Clamp outputs to [0, 1] before the loss (MPRNet/MIRNet denoising).
     clamp: bool = False
     #: Networks returning several stages (MPRNet): ``sum`` all, or only the ``final``.

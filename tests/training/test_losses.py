@@ -5,6 +5,7 @@ import torch
 
 from imgrestore.training.losses import (
     RestorationLoss,
+    brightness_loss,
     charbonnier,
     chroma,
     color_loss,
@@ -113,3 +114,15 @@ def test_color_loss_charges_a_washed_out_answer() -> None:
     plain = RestorationLoss()
     assert torch.isclose(weighted(washed, target),
                          plain(washed, target) + 0.5 * color_loss(washed, target))
+
+
+def test_brightness_loss_charges_a_darker_answer_not_a_noisier_one() -> None:
+    target = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    noise = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(2)) * 0.05
+    noise -= noise.mean((2, 3), keepdim=True)  # zero mean in every image and channel
+    darker = target - 0.05
+    assert brightness_loss(target + noise, target) < 0.05 * brightness_loss(darker, target)
+    assert torch.isclose(brightness_loss(darker, target), torch.tensor(0.05), rtol=1e-3)
+    weighted = RestorationLoss(brightness_weight=2.0)
+    assert torch.isclose(weighted(darker, target),
+                         RestorationLoss()(darker, target) + 2 * brightness_loss(darker, target))

@@ -6,12 +6,15 @@ unpacked with ``dpkg -x``, downscaled with Lanczos (a downscaled wallpaper has t
 detail density of a typical training photo; at full size most 64-px patches are smooth)
 and written as 8-bit PNG::
 
-    python train/builtin/photos.py data/photos      # data/photos/train, data/photos/heldout
+    python train/builtin/photos.py data/photos   # data/photos/{train,heldout,tuning}
 
 ``train/`` (19 photos, long side 1600 px) is all the built-in models ever see;
 ``heldout/`` (6 photos, long side 768 px, sizes multiples of 8) is what
-``train/builtin/measure.py`` scores them on. Nothing here is committed: the packages are
-GPL/LGPL/CC-BY-SA artwork; only small crops are (``tests/data/photos``, documented there).
+``benchmarks/builtin.py`` scores them on. ``tuning/train`` and ``tuning/val`` split
+``train/`` (links, 16 + 3 photos) for the fine-tuning phases that pick their best
+checkpoint on a validation set: the held-out photos never choose a checkpoint. Nothing
+here is committed: the packages are GPL/LGPL/CC-BY-SA artwork; only small crops are
+(``tests/data/photos``, documented there).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ HELDOUT = {
     "ladybird": _mate("LadyBird"), "yellowflower": _mate("YellowFlower"),
 }
 TRAIN_SIZE, HELDOUT_SIZE = 1600, 768
+#: Training photos the fine-tuning phases validate on instead of training on.
+TUNING_VAL = ("bythewater", "colorfulcups", "greenmeadow")
 
 
 def unpack(packages: set[str], work: Path) -> Path:
@@ -112,6 +117,17 @@ def main(argv: list[str] | None = None) -> None:
             for name, (_, path) in photos.items():
                 prepare(source_file(root, path), folder / f"{name}.png", side, multiple)
                 print(f"{group}/{name}.png")
+    link_tuning_split(args.dest)
+
+
+def link_tuning_split(dest: Path) -> None:
+    """``dest/tuning/{train,val}``: links into ``dest/train`` (see the module docstring)."""
+    for name in TRAIN:
+        group = "val" if name in TUNING_VAL else "train"
+        link = dest / "tuning" / group / f"{name}.png"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path("..", "..", "train", f"{name}.png"))
 
 
 if __name__ == "__main__":
