@@ -3,7 +3,9 @@
 Official checkpoints come in several containers (``{"state_dict": ...}``, keys often
 prefixed ``module.`` by ``DataParallel``; ``{"params": ...}`` or ``{"params_ema": ...}``,
 BasicSR's), as each family's descriptor lists them, or a bare state dict. Ours are
-safetensors. Pickles are only ever read with ``torch.load(weights_only=True)``.
+safetensors, and our training checkpoints (``checkpoints/latest.pt``, ``best.pt``) keep
+their weights under ``ema`` and ``model``. Pickles are only ever read with
+``torch.load(weights_only=True)``.
 
 Which family a state dict is, and with which constructor arguments, is read from its
 key names and shapes by :mod:`imgrestore.archs.detection` (each family's descriptor
@@ -106,13 +108,24 @@ def _read_pickle(path: Path) -> Any:
         ) from None
 
 
+#: Where an imgrestore training checkpoint (:mod:`imgrestore.training.checkpoint`) keeps
+#: weights, preferred first: the EMA (what validation and export use, when the run keeps
+#: one), else the model.
+TRAINING_CONTAINERS = ("ema", "model")
+
+
+def _is_training_checkpoint(obj: Mapping) -> bool:
+    return isinstance(obj.get("format"), int) and isinstance(obj.get("model"), Mapping)
+
+
 def unwrap(obj: Any, where: object) -> StateDict:
-    """The tensor dict inside a checkpoint container (the registered families'
-    ``containers``, preferred first)."""
+    """The tensor dict inside a checkpoint container (an imgrestore training checkpoint's,
+    else the registered families' ``containers``, preferred first)."""
     import torch
 
     if isinstance(obj, Mapping):
-        for key in containers():
+        keys = TRAINING_CONTAINERS if _is_training_checkpoint(obj) else containers()
+        for key in keys:
             if isinstance(obj.get(key), Mapping):
                 obj = obj[key]
                 break

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from ._tiny import cli_recipe, run_cli, write_clean
 
@@ -141,3 +142,31 @@ def test_list_and_nearest_name(capsys) -> None:
     assert "Denoiser fine-tuned on your photos" in out
     assert run_cli("train", "finetune_denoize", "-q") == 2
     assert "did you mean finetune_denoise?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "ema"), [("latest.pt", "0"), ("latest.pt", "0.9"),
+                                           ("best.pt", "0.9")])
+def test_from_a_training_checkpoint(tmp_path, monkeypatch, capsys, name: str, ema: str) -> None:
+    """``--from RUN/checkpoints/latest.pt`` used to fail with "no state dict found ...
+    (found: format, model, ema, optimizer, scaler)"; it starts from the checkpoint's
+    weights (the EMA's when the run keeps one)."""
+    from imgrestore.training import checkpoint
+    from imgrestore.zoo.loading import load_model
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    recipe = _recipe(tmp_path)
+    code = run_cli("train", str(recipe), "-o", "first", "-q", "--set", f"train.ema={ema}")
+    assert code == 0, capsys.readouterr().err
+    path = tmp_path / "first" / "checkpoints" / name
+    saved = checkpoint.load(path)
+    weights = saved["ema"] if saved.get("ema") is not None else saved["model"]
+    assert (saved.get("ema") is not None) == (name == "latest.pt" and ema != "0")
+    loaded = load_model(str(path), notify=lambda _: None).net.state_dict()
+    assert sorted(loaded) == sorted(weights)
+    assert all(torch.equal(loaded[k], weights[k]) for k in weights)
+    code = run_cli("train", str(recipe), "-o", "second", "-q", "--from", str(path))
+    assert code == 0, capsys.readouterr().err
+    meta = json.loads((tmp_path / "second" / "imgrestore.json").read_text())
+    assert meta["training"]["from"].endswith(name)
