@@ -33,6 +33,9 @@ SSIM_WINDOW = 11
 #: BT.601 luma weights (MATLAB ``rgb2ycbcr``) for R, G, B in [0, 1], and the offset.
 LUMA_WEIGHTS = (65.481, 128.553, 24.966)
 LUMA_OFFSET = 16.0
+#: The same weights over full range (they sum to 1): Y' of R'G'B' in [0, 1], used by the
+#: training losses and saturation blends.
+LUMA = tuple(round(w / sum(LUMA_WEIGHTS), 3) for w in LUMA_WEIGHTS)
 
 
 def prepare(

@@ -18,6 +18,7 @@ import numpy as np
 
 from imgrestore.errors import UsageError
 from imgrestore.ops.degrade import check_spec, degrade
+from imgrestore.ops.metrics import LUMA
 from imgrestore.training.layout import Layout, find_layout, read_image
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
     out = np.empty_like(image)
     for c0 in range(0, image.shape[2], 3):
         rgb = image[..., c0 : c0 + 3]
-        gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        gray = rgb @ np.array(LUMA, dtype=np.float32)
         out[..., c0 : c0 + 3] = np.clip(factor * rgb + (1 - factor) * gray[..., None], 0, 1)
     return out
 

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from imgrestore.ops.metrics import LUMA
+
 #: MPRNet's 1-D Gaussian-like filter; its outer product is the 5 x 5 kernel (sums to 1).
 GAUSS_1D = (0.05, 0.25, 0.4, 0.25, 0.05)
 
@@ -52,8 +54,6 @@ def edge_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tens
 
 #: RGB -> (Cb, Cr) of ITU-R BT.601 YCbCr: the two colour-difference axes.
 CHROMA = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
-#: BT.601 luma of RGB.
-LUMA = (0.299, 0.587, 0.114)
 
 
 def chroma(img: torch.Tensor) -> torch.Tensor:
