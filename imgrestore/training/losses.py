@@ -62,7 +62,8 @@ def chroma(img: torch.Tensor) -> torch.Tensor:
     return torch.einsum("kc,nchw->nkhw", weight, img[:, :3])
 
 
-def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3, *,
+               image_mean: bool = True) -> torch.Tensor:
     """Charbonnier on the colour differences, on their magnitude (the chroma), and on
     each image's mean chroma.
 
@@ -70,13 +71,15 @@ def color_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Ten
     dark, noisy input is uncertain, is smallest for a greyish answer. The magnitude term
     charges a washed-out colour as much as a wrong one; the mean term gives a washed-out
     image one consistent push back towards the clean image's saturation (per-pixel
-    terms largely cancel over noisy pixels).
+    terms largely cancel over noisy pixels); ``image_mean=False`` leaves it out.
     """
     cx, cy = chroma(x), chroma(y)
     mx = torch.sqrt((cx * cx).sum(1) + eps * eps)
     my = torch.sqrt((cy * cy).sum(1) + eps * eps)
-    means = charbonnier(mx.mean((1, 2)), my.mean((1, 2)), eps)
-    return charbonnier(cx, cy, eps) + charbonnier(mx, my, eps) + means
+    loss = charbonnier(cx, cy, eps) + charbonnier(mx, my, eps)
+    if image_mean:
+        loss = loss + charbonnier(mx.mean((1, 2)), my.mean((1, 2)), eps)
+    return loss
 
 
 def brightness_loss(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -111,14 +114,15 @@ class RestorationLoss(nn.Module):
 
     def __init__(
         self, kind: str = "charbonnier", *, eps: float = 1e-3, edge_weight: float = 0.0,
-        color_weight: float = 0.0, brightness_weight: float = 0.0, clamp: bool = False,
-        stages: str = "sum",
+        color_weight: float = 0.0, color_image_mean: bool = True,
+        brightness_weight: float = 0.0, clamp: bool = False, stages: str = "sum",
     ) -> None:
         super().__init__()
         if kind not in ("charbonnier", "l1"):
             raise ValueError(f"unknown loss {kind!r}")
         self.kind, self.eps, self.edge_weight = kind, eps, edge_weight
         self.color_weight, self.brightness_weight = color_weight, brightness_weight
+        self.color_image_mean = color_image_mean
         self.clamp, self.stages = clamp, stages
 
     def single(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -128,7 +132,8 @@ class RestorationLoss(nn.Module):
         if self.edge_weight:
             loss = loss + self.edge_weight * edge_loss(out, target, self.eps)
         if self.color_weight:
-            loss = loss + self.color_weight * color_loss(out, target, self.eps)
+            loss = loss + self.color_weight * color_loss(out, target, self.eps,
+                                                         image_mean=self.color_image_mean)
         if self.brightness_weight:
             loss = loss + self.brightness_weight * brightness_loss(out, target, self.eps)
         return loss

@@ -110,6 +110,10 @@ class LossSection:
     #: Weight of the colour term (Charbonnier on BT.601 colour differences and on their
     #: magnitude; keeps the colour of low-light enhancement; 0 = off).
     color_weight: float = 0.0
+    #: Include the colour term's per-image mean chroma (false: its per-pixel terms only;
+    #: per-image terms can teach a network to set colour from its global pooling, which
+    #: then sees other statistics on a whole photo than on a training patch).
+    color_image_mean: bool = True
     #: Weight of the brightness term (Charbonnier on each image's mean luma; holds the
     #: exposure low-light enhancement picks; 0 = off).
     brightness_weight: float = 0.0

@@ -116,6 +116,23 @@ def test_color_loss_charges_a_washed_out_answer() -> None:
                          plain(washed, target) + 0.5 * color_loss(washed, target))
 
 
+
+def test_color_loss_without_the_image_mean_is_per_pixel() -> None:
+    """Without its per-image mean term the colour loss is a mean of per-pixel terms: two
+    images scored together score the mean of their scores apart."""
+    target = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    washed = 0.5 * target + 0.5 * target.mean(1, keepdim=True)
+    halves = torch.cat([target[:, :, :, :4], washed[:, :, :, 4:]], 3)
+    whole = color_loss(halves, target, image_mean=False)
+    left = color_loss(halves[..., :4], target[..., :4], image_mean=False)
+    right = color_loss(halves[..., 4:], target[..., 4:], image_mean=False)
+    assert torch.isclose(whole, (left + right) / 2)
+    assert color_loss(washed, target, image_mean=False) < color_loss(washed, target)
+    assert color_loss(washed, target, image_mean=False) > 3 * color_loss(target, target)
+    pixel = RestorationLoss(color_weight=0.5, color_image_mean=False)
+    assert torch.isclose(pixel(washed, target), RestorationLoss()(washed, target)
+                         + 0.5 * color_loss(washed, target, image_mean=False))
+
 def test_brightness_loss_charges_a_darker_answer_not_a_noisier_one() -> None:
     target = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     noise = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(2)) * 0.05
