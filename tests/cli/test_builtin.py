@@ -84,6 +84,11 @@ CASES = {
 }
 
 
+#: benchmarks/builtin.py's low light (exposure 0.1: the dark frame and the grey colours
+#: showed there).
+LOW_LIGHT = {"kind": "low_light", "exposure": 0.1, "gamma": 1.2, "peak": 1000.0, "read": 1.0}
+
+
 def _builtin_restorer(task: str, scale: int):
     from imgrestore.engine import EngineOptions, Restorer
     from imgrestore.zoo.loading import load_model
@@ -132,9 +137,8 @@ def test_no_builtin_leaves_a_frame_at_the_image_border() -> None:
     context = 16  # output pixels of real neighbours around the centre in the whole run
     ratios = {}
     for (task, scale), (spec, _) in CASES.items():
-        if task == "enhance":  # benchmarks/builtin.py's low light, where the frame showed
-            spec = {"kind": "low_light", "exposure": 0.1, "gamma": 1.2, "peak": 1000.0,
-                    "read": 1.0}
+        if task == "enhance":
+            spec = LOW_LIGHT
         clean, degraded = _degraded_fixture(spec, BOATS)
         restorer = _builtin_restorer(task, scale)
         c = context // scale
@@ -189,3 +193,19 @@ def test_a_failed_download_is_not_retried_per_photo(tmp_path: Path) -> None:
         assert forced.returncode != 0 and len(connections) > tried
     finally:
         server.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 18, open: on all six held-out photos builtin_enhance keeps 93 % of the "
+    "saturation (benchmarks/builtin.py), on these sunset crops 0.67 and 0.69"))
+@pytest.mark.parametrize("fixture", [FIXTURE, BOATS], ids=["eveningglow", "boats"])
+def test_builtin_enhance_keeps_the_colour_saturation(fixture: Path) -> None:
+    """Issue 18: the low-light model washed colours out (boats turned grey-brown: mean
+    saturation 0.70 and 0.65 of the clean crops'); it must stay within 10 %. Strict: once
+    a model meets it, the mark must go."""
+    from imgrestore.ops.metrics import mean_saturation
+
+    clean, degraded = _degraded_fixture(LOW_LIGHT, fixture)
+    restored = np.clip(_builtin_restorer("enhance", 1)(degraded), 0, 1)
+    ratio = mean_saturation(restored) / mean_saturation(clean)
+    assert 0.9 <= ratio <= 1.1, ratio

@@ -5,6 +5,9 @@
         --earlier runs/builtin_denoise     # a run continued (--from) from an earlier one
     python train/builtin/ship.py runs/enhance_p2 builtin_enhance --continues-shipped \
         --recipe train/builtin/enhance_color.toml   # continued from the shipped model
+    python train/builtin/ship.py runs/enhance_p7 builtin_enhance --continues-shipped \
+        --earlier runs/enhance_p6 --recipe train/builtin/enhance_pixel.toml \
+        train/builtin/enhance_large.toml            # each run's recipe, oldest first
 
 The run's weights are checked against the card's configuration, stored as fp16 when that
 is lossless enough (the fp16 model's outputs on real photo crops within 50 dB PSNR of the
@@ -55,12 +58,16 @@ def training_record(run: Path, recipe_file: str | None = None) -> dict:
 
 
 def chained_record(
-    runs: list[Path], earlier: Sequence[dict] = (), recipe_file: str | None = None,
+    runs: list[Path], earlier: Sequence[dict] = (), recipe_files: Sequence[str] = (),
 ) -> dict:
     """The record of ``runs`` trained one after the other (each continuing the previous),
-    after the ``earlier`` phases' records (of the shipped model a run continued)."""
-    phases = [*earlier, *(training_record(run) for run in runs[:-1]),
-              training_record(runs[-1], recipe_file)]
+    after the ``earlier`` phases' records (of the shipped model a run continued).
+    ``recipe_files`` are the last runs' recipe files (the others': the card's own)."""
+    if len(recipe_files) > len(runs):
+        raise SystemExit(f"{len(recipe_files)} recipe files for {len(runs)} runs")
+    files = [None] * (len(runs) - len(recipe_files)) + list(recipe_files)
+    phases = [*earlier, *(training_record(run, file)
+                          for run, file in zip(runs, files, strict=True))]
     if len(phases) == 1:
         return phases[0]
     last = phases[-1]
@@ -110,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--continues-shipped", action="store_true",
                         help="RUN continued the shipped model: keep its training record as "
                         "the earlier phases")
-    parser.add_argument("--recipe", help="RUN's recipe file, when not the card's own")
+    parser.add_argument("--recipe", nargs="+", default=[],
+                        help="RUN's recipe file, when not the card's own; with --earlier, "
+                        "the recipe files of the last runs, oldest first")
     args = parser.parse_args(argv)
 
 
