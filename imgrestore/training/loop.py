@@ -126,8 +126,7 @@ class Trainer:
         self._build_network(fresh=state is None)
         self.criterion = RestorationLoss(
             recipe.loss.kind, eps=recipe.loss.eps, edge_weight=recipe.loss.edge_weight,
-            color_weight=recipe.loss.color_weight,
-            color_image_mean=recipe.loss.color_image_mean,
+            color_weight=recipe.loss.color_weight, color_image_mean=recipe.loss.color_image_mean,
             brightness_weight=recipe.loss.brightness_weight,
             clamp=recipe.loss.clamp, stages=recipe.loss.stages,
         )
