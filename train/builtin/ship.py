@@ -36,7 +36,8 @@ FP16_MIN_PSNR = HALF_MIN_PSNR
 
 def training_record(run: Path, recipe_file: str | None = None) -> dict:
     """How ``run`` trained: recipe (``recipe_file``, default the card's own), iterations,
-    peak learning rate, patch and batch size, hours, device, final loss."""
+    peak learning rate, patch and batch size, the iteration of the exported weights, hours,
+    device, final loss."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
     end = [e for e in events if e["event"] == "end"][-1]
@@ -51,6 +52,8 @@ def training_record(run: Path, recipe_file: str | None = None) -> dict:
         "patch": recipe["data"]["patch"],
         "batch": recipe["data"]["batch"],
         "from": meta.get("training", {}).get("from"),
+        # The iteration of the weights the run exported (its best validation checkpoint).
+        "best_iteration": meta.get("training", {}).get("best_iteration"),
         "hours": round((end["time"] - start["time"]) / 3600, 3),
         "device": start.get("device"),
         "final_loss": round(float(np.mean(losses[-5:])), 5) if losses else None,
