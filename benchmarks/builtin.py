@@ -142,6 +142,9 @@ def resize(x: Image, scale: int, method: str) -> Image:
     return np.asarray(to_pil(x).resize((w * scale, h * scale), filt), np.float32) / 255
 
 
+#: The low light measured (``benchmarks/lowlight.py`` varies its exposure).
+LOW_LIGHT = {"kind": "low_light", "exposure": 0.1, "gamma": 1.2, "peak": 1000.0, "read": 1.0}
+
 TASKS = {
     "denoise": Task("denoise", "denoise", 1, "Gaussian noise, sigma 25 (not clipped)",
                     _noise(25), {"BM3D (true sigma)": bm3d_rgb,
@@ -156,8 +159,7 @@ TASKS = {
                    {"median filter (best of 3/5/7)": best_of(median, (3, 5, 7))}),
     "enhance": Task("enhance", "enhance", 1,
                     "low light: exposure 0.1, gamma 1.2, shot + read noise, 8-bit",
-                    _spec({"kind": "low_light", "exposure": 0.1, "gamma": 1.2,
-                           "peak": 1000.0, "read": 1.0}),
+                    _spec(LOW_LIGHT),
                     {"gamma (best of 0.3-0.7)": best_of(gamma, (0.3, 0.4, 0.5, 0.6, 0.7)),
                      "CLAHE (best clip 2-16)": best_of(lambda x, c: clahe(x, c),
                                                        (2.0, 4.0, 8.0, 16.0))}),
@@ -225,6 +227,21 @@ def run_task(
     return means, float(np.mean(ratios))
 
 
+def held_out_photos(folder: Path, threads: int = 0) -> list[Path]:
+    """The photos in ``folder``, after setting ``threads`` torch threads (0: default) and
+    printing the line that says what this run measures on."""
+    import platform
+
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg"))
+    print(f"{len(photos)} held-out photos from {folder}; {platform.processor() or ''} "
+          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    return photos
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("heldout", type=Path, help="folder of held-out clean photos")
@@ -235,15 +252,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="the model to measure instead of the task's built-in one "
                         "(a run folder, e.g. a candidate before shipping)")
     args = parser.parse_args(argv)
-    import platform
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    photos = sorted(p for p in args.heldout.iterdir() if p.suffix.lower() in (".png", ".jpg"))
-    print(f"{len(photos)} held-out photos from {args.heldout}; {platform.processor() or ''} "
-          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    photos = held_out_photos(args.heldout, args.threads)
     for name in args.tasks:
         task = TASKS[name]
         results, ratio = run_task(task, photos, args.seed, args.model)

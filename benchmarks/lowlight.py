@@ -20,16 +20,17 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from builtin import LOW_LIGHT, held_out_photos  # benchmarks/builtin.py, beside this script
 
 EXPOSURES = (0.05, 0.1, 0.2, 0.4)
 CROP = 96
 
 
 def low_light(clean: np.ndarray, exposure: float, index: int) -> np.ndarray:
+    """``benchmarks/builtin.py``'s low light at ``exposure`` (seeded by the photo's index)."""
     from imgrestore.ops.degrade import degrade
 
-    spec = {"kind": "low_light", "exposure": exposure, "gamma": 1.2, "peak": 1000.0,
-            "read": 1.0}
+    spec = {**LOW_LIGHT, "exposure": exposure}
     return np.ascontiguousarray(degrade(spec, clean, np.random.default_rng([0, index])),
                                 dtype=np.float32)
 
@@ -59,6 +60,7 @@ def measure_model(ref: str, photos: list[Path], exposures: tuple[float, ...]) ->
 
     restore = Restorer.from_model(load_model(ref, task="enhance"), EngineOptions(device="cpu"))
     cleans = [read_image(p).pixels for p in photos]
+    clean_saturation = float(np.mean([mean_saturation(c) for c in cleans]))
     print(f"\n### {ref}\n")
     print("| exposure | PSNR (dB) | gain-fitted PSNR | SSIM | brightness / clean | "
           "saturation / clean | whole / 96 px crops |")
@@ -70,13 +72,13 @@ def measure_model(ref: str, photos: list[Path], exposures: tuple[float, ...]) ->
             out = np.clip(restore(degraded), 0, 1)
             m = measure(out, clean)
             rows.append((m.psnr, psnr(gain_fitted(out, clean), clean), m.ssim,
-                         out.mean() / clean.mean(), mean_saturation(out),
-                         mean_saturation(clean)))
+                         out.mean() / clean.mean(), mean_saturation(out)))
             crops, (h, w) = in_crops(restore, degraded)
             whole_light += float(out[:h, :w].sum())
             crop_light += float(crops.sum())
-        p, g, s, b, sat, clean_sat = np.mean(rows, axis=0)
-        print(f"| {exposure:g} | {p:.2f} | {g:.2f} | {s:.4f} | {b:.3f} | {sat / clean_sat:.1%} "
+        p, g, s, b, sat = np.mean(rows, axis=0)
+        print(f"| {exposure:g} | {p:.2f} | {g:.2f} | {s:.4f} | {b:.3f} | "
+              f"{sat / clean_saturation:.1%} "
               f"| {whole_light / crop_light:.3f} |", flush=True)
 
 
@@ -87,13 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exposures", type=float, nargs="+", default=list(EXPOSURES))
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args(argv)
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    photos = sorted(p for p in args.heldout.iterdir() if p.suffix.lower() in (".png", ".jpg"))
-    print(f"{len(photos)} held-out photos from {args.heldout}; {torch.get_num_threads()} "
-          f"torch threads, torch {torch.__version__}")
+    photos = held_out_photos(args.heldout, args.threads)
     for ref in args.models:
         measure_model(ref, photos, tuple(args.exposures))
 
