@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from imgrestore.errors import WeightsError
+from imgrestore.errors import UsageError, WeightsError
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,28 @@ def load_initial(ref: str, *, notify: Callable[[str], None] = log.info) -> Initi
 
     loaded = load_model(ref, notify=notify)
     licence = loaded.card.licence if loaded.card is not None else loaded.meta.licence
+    if licence is None:
+        licence = inherited_licence(ref)
     return Initial(
         loaded.spec.family, dict(loaded.spec.kwargs), loaded.net.state_dict(), licence,
         loaded.source,
     )
+
+
+def inherited_licence(ref: str) -> str | None:
+    """The licence a training checkpoint (``RUN/checkpoints/latest.pt``) recorded for the
+    weights its run started from, so that a chain of ``--from`` runs keeps it; ``None``
+    for anything else."""
+    from imgrestore.training import checkpoint
+
+    path = Path(ref)
+    if path.suffix != ".pt" or not path.is_file():
+        return None
+    try:
+        init = checkpoint.load(path).get("init")
+    except UsageError:
+        return None
+    return init.get("licence") if isinstance(init, dict) else None
 
 
 def load_into(net: torch.nn.Module, initial: Initial) -> None:
@@ -57,4 +76,4 @@ def load_into(net: torch.nn.Module, initial: Initial) -> None:
     net.load_state_dict(initial.state, strict=True)
 
 
-__all__ = ["Initial", "load_initial", "load_into"]
+__all__ = ["Initial", "inherited_licence", "load_initial", "load_into"]

@@ -261,7 +261,7 @@ def test_non_finite_low_precision_tiles_are_recomputed_in_fp32() -> None:
     np.testing.assert_allclose(out, fp32, atol=1e-6)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_cpu_bf16)])
 def test_a_tile_still_non_finite_in_fp32_fails_the_image(precision: str) -> None:
     """Weights that overflow give infinities, then NaN: the image fails instead of being
     written black (clamping would make NaN 0 and infinities white or black)."""

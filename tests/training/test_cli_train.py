@@ -170,3 +170,21 @@ def test_from_a_training_checkpoint(tmp_path, monkeypatch, capsys, name: str, em
     assert code == 0, capsys.readouterr().err
     meta = json.loads((tmp_path / "second" / "imgrestore.json").read_text())
     assert meta["training"]["from"].endswith(name)
+
+
+def test_a_training_checkpoint_keeps_the_licence_of_its_start(tmp_path, monkeypatch) -> None:
+    """``--from RUN/checkpoints/latest.pt`` used to drop the licence: a run continued from
+    one that started from the built-in model (MIT) exported a model with no licence."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGRESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
+    write_clean(tmp_path / "mine", 2, size=(48, 48))
+    sets = ["--set", "data.train=mine", "--set", "data.val=mine", "--set", "data.patch=32",
+            "--set", "data.batch=2",
+            "--set", "train.iterations=1", "-q"]
+    assert run_cli("train", "finetune_denoise", "-o", "first", *sets) == 0
+    latest = tmp_path / "first" / "checkpoints" / "latest.pt"
+    assert run_cli("train", "finetune_denoise", "-o", "second", "--from", str(latest), *sets) == 0
+    meta = json.loads((tmp_path / "second" / "imgrestore.json").read_text())
+    assert meta["training"]["from"].endswith("latest.pt")
+    assert meta["licence"].startswith("MIT")
