@@ -22,6 +22,7 @@ BOUNDS: Mapping[str, tuple[float | None, float | None, bool]] = {
     "data.repeat": (1, None, False),
     "data.workers": (0, None, False),
     "data.saturation_jitter": (0, 1, False),
+    "data.min_detail": (0, 1, False),
     "data.cache_gb": (0, None, False),
     "data.min_readable": (0, 1, False),
     "mixup.alpha": (0, None, True),

@@ -38,23 +38,33 @@ def pad_to(image: np.ndarray, size: int) -> np.ndarray:
     return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
 
 
+def detail(image: np.ndarray) -> float:
+    """Mean absolute difference between neighbouring pixels (0 for a flat patch)."""
+    rows, cols = np.abs(np.diff(image, axis=0)), np.abs(np.diff(image, axis=1))
+    return float((rows.mean() + cols.mean()) / 2)
+
+
 def random_crop(
-    images: Sequence[np.ndarray], patch: int, rng: np.random.Generator
+    images: Sequence[np.ndarray], patch: int, rng: np.random.Generator, *,
+    min_detail: float = 0.0, tries: int = 8,
 ) -> list[np.ndarray]:
     """The same ``patch x patch`` window of every image (small images padded first).
 
     An image ``s`` times larger than the first (super-resolution target) is cropped at
-    ``s`` times the window.
+    ``s`` times the window. ``min_detail`` > 0: windows whose last image (the target) has
+    less :func:`detail` are drawn again, up to ``tries`` windows in all (the last one is
+    kept), so that flat sky does not dominate what a deblurrer learns from.
     """
-    first = pad_to(images[0], patch)
-    h, w = first.shape[:2]
-    y = int(rng.integers(0, h - patch + 1))
-    x = int(rng.integers(0, w - patch + 1))
-    out = []
-    for image in images:
-        s = max(1, image.shape[0] // images[0].shape[0])
-        image = pad_to(image, patch * s)
-        out.append(image[y * s : (y + patch) * s, x * s : (x + patch) * s])
+    scales = [max(1, image.shape[0] // images[0].shape[0]) for image in images]
+    padded = [pad_to(image, patch * s) for image, s in zip(images, scales, strict=True)]
+    h, w = padded[0].shape[:2]
+    for _ in range(tries if min_detail > 0 else 1):
+        y = int(rng.integers(0, h - patch + 1))
+        x = int(rng.integers(0, w - patch + 1))
+        out = [image[y * s : (y + patch) * s, x * s : (x + patch) * s]
+               for image, s in zip(padded, scales, strict=True)]
+        if detail(out[-1]) >= min_detail:
+            break
     return out
 
 
@@ -135,7 +145,8 @@ class TrainSet:
     def __init__(
         self, layout: Layout, *, patch: int, seed: int, augment: str = "dihedral8",
         saturation_jitter: float = 0.0, degradation: Mapping[str, Any] | None = None,
-        cache: bool = False, preloaded: Mapping[Path, np.ndarray] | None = None,
+        min_detail: float = 0.0, cache: bool = False,
+        preloaded: Mapping[Path, np.ndarray] | None = None,
     ) -> None:
         if not layout.paired and not degradation:
             raise UsageError(
@@ -144,7 +155,7 @@ class TrainSet:
             )
         self.images = _Images(layout, cache, preloaded)
         self.patch, self.seed, self.augment = patch, seed, augment
-        self.saturation_jitter = saturation_jitter
+        self.saturation_jitter, self.min_detail = saturation_jitter, min_detail
         self.degradation = check_spec(degradation) if degradation and not layout.paired else None
 
     def __len__(self) -> int:
@@ -156,7 +167,7 @@ class TrainSet:
         rng = np.random.default_rng([self.seed, epoch, index])
         inp, target = self.images.sample(index % len(self))
         arrays = [target] if inp is None else [inp, target]
-        arrays = random_crop(arrays, self.patch, rng)
+        arrays = random_crop(arrays, self.patch, rng, min_detail=self.min_detail)
         k = choose_augment(self.augment, rng)
         arrays = [dihedral(a, k) for a in arrays]
         if self.saturation_jitter and rng.random() < self.saturation_jitter:
@@ -310,6 +321,7 @@ __all__ = [
     "dihedral",
     "find_layout",
     "mixup",
+    "detail",
     "random_crop",
     "read_image",
     "samples_per_epoch",

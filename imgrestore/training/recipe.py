@@ -67,6 +67,9 @@ class DataSection:
     augment: Literal["dihedral8", "mprnet9", "none"] = "dihedral8"
     #: Probability of MPRNet's saturation jitter (x U(0.8, 1.2) on input and target).
     saturation_jitter: float = 0.0
+    #: Redraw training windows (up to 8) whose target has less detail than this (mean
+    #: absolute difference of neighbouring pixels, 0-1 scale; e.g. 0.02); 0: off.
+    min_detail: float = 0.0
     #: Each epoch visits every image this many times (for small personal sets); each
     #: visit is its own sample (own crop, flip and noise).
     repeat: int = 1

@@ -173,7 +173,7 @@ def plan_data(recipe: Recipe, ctx: dist.Context, notify: Notify) -> RunData:
     trainset = TrainSet(
         layout, patch=patch, seed=t.seed, augment=d.augment,
         saturation_jitter=d.saturation_jitter, degradation=d.degradation,
-        cache=preloaded is not None, preloaded=preloaded,
+        min_detail=d.min_detail, cache=preloaded is not None, preloaded=preloaded,
     )
     per_epoch = samples_per_epoch(len(layout), world=ctx.world, repeat=d.repeat,
                                   drop_last=d.drop_last)

@@ -15,6 +15,7 @@ from imgrestore.training.data import (
     ValSet,
     center_crop,
     choose_augment,
+    detail,
     dihedral,
     find_layout,
     mixup,
@@ -110,6 +111,27 @@ def test_random_crop_same_window_and_padding() -> None:
     padded = random_crop([a], 16, rng)[0]  # smaller than the patch: reflect-padded
     assert padded.shape == (16, 16, 3)
     assert center_crop(a, 4).shape == (4, 4, 3) and center_crop(a, 0) is a
+
+
+def test_random_crop_min_detail_prefers_textured_windows() -> None:
+    """Left half flat, right half noise: with ``min_detail`` nearly every window has
+    detail; without it, about half are flat (and the draws are those of before)."""
+    rng = np.random.default_rng(1)
+    image = np.full((64, 256, 3), 0.5, np.float32)
+    image[:, 128:] = rng.random((64, 128, 3), dtype=np.float32)
+    assert detail(image[:, :128]) == 0 and detail(image[:, 128:]) > 0.2
+
+    def textured(min_detail: float, seed: int) -> bool:
+        crop = random_crop([image], 32, np.random.default_rng(seed), min_detail=min_detail)[0]
+        return detail(crop) > 0.02
+
+    plain = np.mean([textured(0.0, seed) for seed in range(200)])
+    chosen = np.mean([textured(0.02, seed) for seed in range(200)])
+    assert 0.3 < plain < 0.7 and chosen > 0.95
+    draws = np.random.default_rng(5)
+    y, x = int(draws.integers(0, 64 - 32 + 1)), int(draws.integers(0, 256 - 32 + 1))
+    same = random_crop([image], 32, np.random.default_rng(5), min_detail=0.0, tries=8)[0]
+    assert np.array_equal(same, image[y : y + 32, x : x + 32])
 
 
 def test_dihedral_group() -> None:
