@@ -8,6 +8,8 @@
     python train/builtin/ship.py runs/enhance_p7 builtin_enhance --continues-shipped \
         --earlier runs/enhance_p6 --recipe train/builtin/enhance_pixel.toml \
         train/builtin/enhance_large.toml            # each run's recipe, oldest first
+    python train/builtin/ship.py runs/denoise_p5 builtin_denoise --continues-shipped \
+        --checkpoint runs/denoise_p5/checkpoints/latest.pt   # stopped before its end
 
 The run's weights are checked against the card's configuration, stored as fp16 when that
 is lossless enough (the fp16 model's outputs on real photo crops within 50 dB PSNR of the
@@ -34,34 +36,52 @@ REPO = Path(__file__).resolve().parents[2]
 FP16_MIN_PSNR = HALF_MIN_PSNR
 
 
-def training_record(run: Path, recipe_file: str | None = None) -> dict:
+def training_record(run: Path, recipe_file: str | None = None,
+                    checkpoint: Path | None = None) -> dict:
     """How ``run`` trained: recipe (``recipe_file``, default the card's own), iterations,
     peak learning rate, patch and batch size, the iteration of the exported weights, hours,
-    device, final loss."""
+    device, final loss. ``checkpoint``: the run was stopped there, before its schedule's
+    end (``stopped_at`` records its iteration)."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
-    end = [e for e in events if e["event"] == "end"][-1]
-    losses = [e["loss"] for e in events if e["event"] == "train"]
+    if checkpoint is None:
+        ends = [e for e in events if e["event"] == "end"]
+        if not ends:
+            raise SystemExit(f"{run}: unfinished (its log has no end); ship one of its "
+                             "checkpoints with --checkpoint")
+        end = ends[-1]
+    else:
+        from imgrestore.training.checkpoint import load
+
+        at = int(load(checkpoint)["iteration"])
+        end = next(e for e in events if e["event"] == "checkpoint" and e["iteration"] == at)
+    losses = [e["loss"] for e in events
+              if e["event"] == "train" and e["iteration"] <= end["iteration"]]
     recipe = json.loads((run / "recipe.json").read_text())
     exported = run / "imgrestore.json"
-    meta = json.loads(exported.read_text()) if exported.exists() else {}
-    return {
+    meta = json.loads(exported.read_text()) if exported.exists() and checkpoint is None else {}
+    record = {
         "recipe": recipe_file or f"train/builtin/{recipe['name'].removeprefix('builtin_')}.toml",
         "iterations": end["iteration"],
         "lr": recipe["optim"]["lr"],
         "patch": recipe["data"]["patch"],
         "batch": recipe["data"]["batch"],
-        "from": meta.get("training", {}).get("from"),
+        "from": meta.get("training", {}).get("from", start.get("start_from")),
         # The iteration of the weights the run exported (its best validation checkpoint).
         "best_iteration": meta.get("training", {}).get("best_iteration"),
         "hours": round((end["time"] - start["time"]) / 3600, 3),
         "device": start.get("device"),
         "final_loss": round(float(np.mean(losses[-5:])), 5) if losses else None,
     }
+    if checkpoint is not None:
+        record["stopped_at"] = end["iteration"]
+        record["schedule_iterations"] = recipe["train"]["iterations"]
+    return record
 
 
 def chained_record(
     runs: list[Path], earlier: Sequence[dict] = (), recipe_files: Sequence[str] = (),
+    checkpoint: Path | None = None,
 ) -> dict:
     """The record of ``runs`` trained one after the other (each continuing the previous),
     after the ``earlier`` phases' records (of the shipped model a run continued).
@@ -69,7 +89,7 @@ def chained_record(
     if len(recipe_files) > len(runs):
         raise SystemExit(f"{len(recipe_files)} recipe files for {len(runs)} runs")
     files = [None] * (len(runs) - len(recipe_files)) + list(recipe_files)
-    phases = [*earlier, *(training_record(run, file)
+    phases = [*earlier, *(training_record(run, file, checkpoint if run == runs[-1] else None)
                           for run, file in zip(runs, files, strict=True))]
     if len(phases) == 1:
         return phases[0]
@@ -123,19 +143,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipe", nargs="+", default=[],
                         help="RUN's recipe file, when not the card's own; with --earlier, "
                         "the recipe files of the last runs, oldest first")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="ship this checkpoint of RUN (RUN/checkpoints/latest.pt), for a "
+                        "run stopped near the end of its schedule")
     args = parser.parse_args(argv)
-
 
     from imgrestore.archs import build
     from imgrestore.zoo.cards import card
-    from imgrestore.zoo.loading import builtin_dir, load_model_dir
+    from imgrestore.zoo.loading import builtin_dir, load_model, load_model_dir
     from imgrestore.zoo.modeldir import ModelMeta, write_model_dir
 
     c = card(args.name)
     if not c.builtin:
         raise SystemExit(f"{c.name} is not a built-in card")
     earlier = shipped_phases(builtin_dir(c)) if args.continues_shipped else []
-    trained = load_model_dir(args.run)
+    trained = (load_model(str(args.checkpoint)) if args.checkpoint is not None
+               else load_model_dir(args.run))
     wanted = {k: v for k, v in c.arch.kwargs.items() if k in trained.spec.kwargs}
     if dict(trained.spec.kwargs) != wanted or trained.scale != c.scale:
         raise SystemExit(f"{args.run} holds {dict(trained.spec.kwargs)} x{trained.scale}, "
@@ -152,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
         family=c.family, configuration=c.config, kwargs=dict(c.arch.kwargs), task=c.task,
         scale=c.scale, style=c.style, licence=c.licence, name=c.name,
         prefers_whole_image=c.prefers_whole_image,
-        extra={"training": chained_record([*args.earlier, args.run], earlier, args.recipe),
+        extra={"training": chained_record([*args.earlier, args.run], earlier, args.recipe,
+                                          args.checkpoint),
                "weights_dtype": "float16" if use_fp16 else "float32",
                "fp16_psnr_vs_fp32": round(psnr, 2)},
     )
