@@ -196,8 +196,9 @@ def test_a_failed_download_is_not_retried_per_photo(tmp_path: Path) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 18, open: on all six held-out photos builtin_enhance keeps 93 % of the "
-    "saturation (benchmarks/builtin.py), on these sunset crops 0.67 and 0.69"))
+    "issue 18's goal is met on the held-out photos, not here: on all six builtin_enhance "
+    "keeps 93 % of the saturation (benchmarks/builtin.py), on these sunset crops 0.67 "
+    "and 0.69"))
 @pytest.mark.parametrize("fixture", [FIXTURE, BOATS], ids=["eveningglow", "boats"])
 def test_builtin_enhance_keeps_the_colour_saturation(fixture: Path) -> None:
     """Issue 18: the low-light model washed colours out (boats turned grey-brown: mean
