@@ -68,7 +68,8 @@ class DataSection:
     #: Probability of MPRNet's saturation jitter (x U(0.8, 1.2) on input and target).
     saturation_jitter: float = 0.0
     #: Redraw training windows (up to 8) whose target has less detail than this (mean
-    #: absolute difference of neighbouring pixels, 0-1 scale; e.g. 0.02); 0: off.
+    #: absolute difference of neighbouring pixels, 0-1 scale); 0: off. Too high a value
+    #: leaves flat regions untrained (docs/training.md).
     min_detail: float = 0.0
     #: Each epoch visits every image this many times (for small personal sets); each
     #: visit is its own sample (own crop, flip and noise).

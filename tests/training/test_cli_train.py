@@ -180,8 +180,7 @@ def test_a_training_checkpoint_keeps_the_licence_of_its_start(tmp_path, monkeypa
     monkeypatch.setenv("IMGRESTORE_OFFLINE", "1")
     write_clean(tmp_path / "mine", 2, size=(48, 48))
     sets = ["--set", "data.train=mine", "--set", "data.val=mine", "--set", "data.patch=32",
-            "--set", "data.batch=2",
-            "--set", "train.iterations=1", "-q"]
+            "--set", "data.batch=2", "--set", "train.iterations=1", "-q"]
     assert run_cli("train", "finetune_denoise", "-o", "first", *sets) == 0
     latest = tmp_path / "first" / "checkpoints" / "latest.pt"
     assert run_cli("train", "finetune_denoise", "-o", "second", "--from", str(latest), *sets) == 0

@@ -41,7 +41,7 @@ def training_record(run: Path, recipe_file: str | None = None,
     """How ``run`` trained: recipe (``recipe_file``, default the card's own), iterations,
     peak learning rate, patch and batch size, the iteration of the exported weights, hours,
     device, final loss. ``checkpoint``: the run was stopped there, before its schedule's
-    end (``stopped_at`` records its iteration)."""
+    end (``schedule_iterations`` then records the schedule's length)."""
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["event"] == "start")
     if checkpoint is None:
@@ -74,7 +74,6 @@ def training_record(run: Path, recipe_file: str | None = None,
         "final_loss": round(float(np.mean(losses[-5:])), 5) if losses else None,
     }
     if checkpoint is not None:
-        record["stopped_at"] = end["iteration"]
         record["schedule_iterations"] = recipe["train"]["iterations"]
     return record
 
